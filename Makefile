@@ -1,0 +1,31 @@
+# Two commands matter: `make dev` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: dev test bench schema realm clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+dev: $(STAMP)
+	$(VENV)/bin/aizu dev $(if $(POSTGRES),--postgres,)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+# The benchmark needs wrk (Debian's package); it is installed when missing.
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) -m bench.catalog
+
+schema: $(STAMP)
+	$(VENV)/bin/aizu contracts export
+
+clean:
+	rm -rf var .pytest_cache

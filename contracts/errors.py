@@ -1,0 +1,79 @@
+"""The one error envelope of the bus, and the HTTP status each code maps to."""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+
+class ErrorCode(str, enum.Enum):
+    BAD_REQUEST = "bad_request"
+    VALIDATION = "validation"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+    INTERNAL = "internal"
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.VALIDATION: 422,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.UNAVAILABLE: 502,
+    ErrorCode.TIMEOUT: 504,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    """One failing field: ``field`` is a JSON path such as ``$.answers.postal_code``."""
+
+    field: str
+    message_ja: str
+    message_en: str
+
+
+class ErrorEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+    code: ErrorCode
+    title: str
+    detail: str = ""
+    fields: list[FieldError] = []
+
+
+class ServiceFailure(Exception):
+    """Raised inside a service (or the gateway) to answer with an envelope instead of a result."""
+
+    def __init__(self, envelope: ErrorEnvelope) -> None:
+        super().__init__(f"{envelope.code.value}: {envelope.detail or envelope.title}")
+        self.envelope = envelope
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS[self.envelope.code]
+
+
+def failure(code: ErrorCode, title: str, detail: str = "", fields: list[FieldError] | None = None) -> ServiceFailure:
+    return ServiceFailure(ErrorEnvelope(code=code, title=title, detail=detail, fields=fields or []))
+
+
+def from_validation_error(error: msgspec.ValidationError | msgspec.DecodeError) -> ServiceFailure:
+    """Turn msgspec's message (``... - at `$.field` ``) into an envelope that names the field."""
+    text = str(error)
+    message, _, path = text.rpartition(" - at `")
+    if not message:
+        message, path = text, "$"
+    field = path.rstrip("`")
+    code = ErrorCode.VALIDATION if isinstance(error, msgspec.ValidationError) else ErrorCode.BAD_REQUEST
+    return failure(
+        code,
+        "Invalid request body" if code is ErrorCode.VALIDATION else "Malformed request body",
+        detail=text,
+        fields=[FieldError(field=field, message_ja=f"入力内容が正しくありません: {message}", message_en=message)],
+    )

@@ -1,0 +1,46 @@
+"""JSON Schema of every bus message, so clients in other languages can talk to the bus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+
+from contracts import errors, health, principal, procedures, tenant_profile
+
+#: Every message shape on the bus, by the name its schema file carries.
+MESSAGES: dict[str, type] = {
+    "ErrorEnvelope": errors.ErrorEnvelope,
+    "Principal": principal.Principal,
+    "Readiness": health.Readiness,
+    "TenantProfile": tenant_profile.TenantProfile,
+    "procedures.ListProcedures": procedures.ListProcedures,
+    "procedures.GetProcedure": procedures.GetProcedure,
+    "procedures.ProcedureList": procedures.ProcedureList,
+    "procedures.ProcedureDetail": procedures.ProcedureDetail,
+}
+
+SCHEMA_DIR = Path(__file__).parent / "schema"
+
+
+def render() -> dict[str, str]:
+    """File name → JSON text, deterministic so that a stale committed copy shows as a diff."""
+    return {
+        f"{name}.json": json.dumps(msgspec.json.schema(type_), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        for name, type_ in MESSAGES.items()
+    }
+
+
+def export(directory: Path = SCHEMA_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    rendered = render()
+    for stale in directory.glob("*.json"):
+        if stale.name not in rendered:
+            stale.unlink()
+    written = []
+    for name, text in rendered.items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,44 @@
+"""Subject names on the bus.
+
+Requests: ``aizu.<tenant>.<service>.<verb>``; events: ``aizu.evt.<tenant>.<aggregate>.<event>``.
+The tenant is always a subject token so that NATS permissions and services can both rely on it.
+"""
+
+from __future__ import annotations
+
+PREFIX = "aizu"
+EVENTS = "evt"
+
+PROCEDURES = "procedures"
+NOTIFICATIONS = "notifications"
+PORTAL = "portal"
+INSIGHTS = "insights"
+
+#: Services whose readiness the gateway checks.
+SERVICES: tuple[str, ...] = (PROCEDURES,)
+
+
+def request(tenant: str, service: str, verb: str) -> str:
+    return f"{PREFIX}.{tenant}.{service}.{verb}"
+
+
+def endpoint(service: str, verb: str) -> str:
+    """The subscription subject of a service endpoint: any tenant."""
+    return f"{PREFIX}.*.{service}.{verb}"
+
+
+def event(tenant: str, aggregate: str, name: str) -> str:
+    return f"{PREFIX}.{EVENTS}.{tenant}.{aggregate}.{name}"
+
+
+def tenant_of(subject: str) -> str:
+    """The tenant token of a request subject; raises ValueError for any other shape."""
+    parts = subject.split(".")
+    if len(parts) != 4 or parts[0] != PREFIX or parts[1] == EVENTS:
+        raise ValueError(f"not a request subject: {subject!r}")
+    return parts[1]
+
+
+def ping(service: str) -> str:
+    """The nats.micro discovery subject of one service kind."""
+    return f"$SRV.PING.{service}"

@@ -1,0 +1,60 @@
+"""One NATS request per route: headers out (trace, principal), bytes or a problem back."""
+
+from __future__ import annotations
+
+import msgspec
+from nats.aio.client import Client
+from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+
+from contracts import headers as h
+from contracts import principal as principals
+from contracts import subjects
+from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure
+from contracts.principal import Principal
+from services.runtime import telemetry
+
+_ENVELOPE = msgspec.json.Decoder(ErrorEnvelope)
+
+
+class Bus:
+    def __init__(self, nc: Client, timeout: float) -> None:
+        self.nc = nc
+        self.timeout = timeout
+
+    async def request(
+        self, tenant: str, service: str, verb: str, payload: bytes = b"{}", principal: Principal | None = None
+    ) -> bytes:
+        outgoing: dict[str, str] = {}
+        telemetry.inject(outgoing)
+        if principal is not None:
+            outgoing[h.PRINCIPAL] = principals.encode(principal)
+        subject = subjects.request(tenant, service, verb)
+        try:
+            reply = await self.nc.request(subject, payload, timeout=self.timeout, headers=outgoing or None)
+        except NoRespondersError as exc:
+            raise failure(ErrorCode.UNAVAILABLE, "Service unavailable", f"no {service} service is running") from exc
+        except NatsTimeout as exc:
+            raise failure(ErrorCode.TIMEOUT, "Service timed out", f"{service} did not answer in {self.timeout:g}s") from exc
+        if reply.headers and h.SERVICE_ERROR_CODE in reply.headers:
+            try:
+                envelope = _ENVELOPE.decode(reply.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                envelope = ErrorEnvelope(code=ErrorCode.INTERNAL, title=reply.headers.get(h.SERVICE_ERROR, "Error"))
+            raise ServiceFailure(envelope)
+        return reply.data
+
+    async def instances(self, service: str, wait: float = 0.25) -> int:
+        """How many copies of a service answer a ``$SRV.PING`` within ``wait`` seconds."""
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        try:
+            await self.nc.publish(subjects.ping(service), b"", reply=inbox)
+            count = 0
+            while True:
+                try:
+                    await sub.next_msg(timeout=wait)
+                except NatsTimeout:
+                    return count
+                count += 1
+        finally:
+            await sub.unsubscribe()

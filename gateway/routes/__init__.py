@@ -1,0 +1,1 @@
+"""HTTP routes, each one NATS request (or a configuration read) and nothing more."""

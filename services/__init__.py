@@ -1,0 +1,1 @@
+"""The platform's services: each a NATS micro service with its own database."""

@@ -1,0 +1,132 @@
+"""The ``aizu`` command: check configuration, export contracts, migrate, seed, serve, develop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from contracts.tenants import ConfigError, Region, default_directory, load_region
+
+
+def _region(directory: str | None) -> Region:
+    return load_region(Path(directory) if directory else default_directory())
+
+
+def cmd_tenants_check(args: argparse.Namespace) -> int:
+    region = _region(args.dir)
+    print(f"ok: {len(region.towns)} towns, the council, {len(region.catalog.procedures)} standard procedures")
+    for town in region.towns:
+        print(f"  {town.slug:<14} {town.code}  {town.name_ja}  ({len(town.procedures)} procedures)")
+    return 0
+
+
+def cmd_contracts_export(args: argparse.Namespace) -> int:
+    from contracts.export import SCHEMA_DIR, export
+
+    written = export(Path(args.out) if args.out else SCHEMA_DIR)
+    print(f"wrote {len(written)} schemas to {written[0].parent if written else args.out}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from services.runner import MIGRATIONS
+    from services.runtime.database import migrate
+    from services.runtime.settings import database_url
+
+    for name in args.services or sorted(MIGRATIONS):
+        migrate(MIGRATIONS[name], database_url(name, migration=True))
+        print(f"migrated {name}")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from services.procedures.seed import seed_catalog
+    from services.runtime.database import create_engine, session_factory
+    from services.runtime.settings import database_url
+
+    region = _region(args.dir)
+
+    async def run() -> int:
+        engine = create_engine(database_url("procedures", migration=True))
+        try:
+            async with session_factory(engine)() as session:
+                return await seed_catalog(session, region)
+        finally:
+            await engine.dispose()
+
+    print(f"seeded {asyncio.run(run())} offered procedures for {len(region.towns)} towns")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.component == "gateway":
+        from gateway.serve import serve_gateway
+
+        serve_gateway(_region(args.dir))
+        return 0
+    from services.runner import serve_service
+
+    _use_uvloop()
+    asyncio.run(serve_service(args.component))
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from services.devstack import run_dev
+
+    return run_dev(_region(args.dir), postgres=args.postgres)
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is absent on Windows only
+        return
+    uvloop.install()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aizu", description="Aizu shared-services platform")
+    p.add_argument("--dir", help="tenants directory (default: tenants/ or $AIZU_TENANTS_DIR)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    tenants = sub.add_parser("tenants", help="municipality configuration").add_subparsers(dest="action", required=True)
+    tenants.add_parser("check", help="validate tenants/ as start-up does").set_defaults(func=cmd_tenants_check)
+
+    contracts = sub.add_parser("contracts", help="bus message contracts").add_subparsers(dest="action", required=True)
+    export = contracts.add_parser("export", help="write JSON Schema for every message")
+    export.add_argument("--out", help="directory (default: contracts/schema)")
+    export.set_defaults(func=cmd_contracts_export)
+
+    migrate = sub.add_parser("migrate", help="apply each service's database migrations")
+    migrate.add_argument("services", nargs="*", help="services to migrate (default: all)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    sub.add_parser("seed", help="write each town's catalog from tenants/").set_defaults(func=cmd_seed)
+
+    serve = sub.add_parser("serve", help="run one component, configured by environment variables")
+    serve.add_argument("component", choices=["gateway", "procedures"])
+    serve.set_defaults(func=cmd_serve)
+
+    dev = sub.add_parser("dev", help="run everything locally: NATS, databases, services, gateway")
+    dev.add_argument("--postgres", action="store_true", help="use the embedded PostgreSQL instead of SQLite")
+    dev.set_defaults(func=cmd_dev)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("AIZU_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc.file}: {exc.field}: {exc.reason}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The procedures service: each town's catalog, applications and their workflow."""

@@ -1,0 +1,1 @@
+"""What every service process shares: the micro-service base, database sessions, telemetry."""

@@ -1,0 +1,128 @@
+"""Real servers for every test: a nats-server from its wheel and an embedded PostgreSQL.
+
+Both start once per session on free ports under a temporary directory. The procedures tests run
+against PostgreSQL and SQLite alike through the ``backend`` parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+import pytest
+from litestar.testing import AsyncTestClient
+from nats.aio.client import Client
+
+from contracts.tenants import Region, default_directory, load_region
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from services.procedures import app as procedures_app
+from services.procedures.seed import seed_catalog
+from services.runtime import local_servers
+from services.runtime.database import create_engine, migrate, session_factory
+from services.runtime.service import ServiceApp
+from services.runtime.settings import BusSettings
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session")
+def region() -> Region:
+    return load_region(default_directory())
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = local_servers.free_port()
+    process = local_servers.start_nats(tmp_path_factory.mktemp("nats"), port)
+    yield f"nats://127.0.0.1:{port}"
+    local_servers.stop(process)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_servers.EmbeddedPostgres]:
+    pg = local_servers.EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory: pytest.TempPathFactory, postgres: local_servers.EmbeddedPostgres) -> dict[str, str]:
+    """One migrated procedures database per backend, for the whole session."""
+    pg_name = f"procedures_{os.getpid()}"
+    postgres.ensure_database(pg_name)
+    return {
+        "sqlite": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'procedures.db'}",
+        "postgres": postgres.url(pg_name),
+    }
+
+
+_seeded: set[str] = set()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def procedures_db(request: pytest.FixtureRequest, database_urls: dict[str, str], region: Region) -> str:
+    url = database_urls[request.param]
+    if url not in _seeded:
+        await asyncio.to_thread(migrate, procedures_app.MIGRATIONS, url)
+        engine = create_engine(url)
+        async with session_factory(engine)() as session:
+            await seed_catalog(session, region)
+        await engine.dispose()
+        _seeded.add(url)
+    return url
+
+
+@dataclass
+class RunningService:
+    app: ServiceApp
+    nc: Client
+
+    async def stop(self) -> None:
+        await self.app.stop()
+        await self.nc.drain()
+
+
+@asynccontextmanager
+async def running_procedures(nats_url: str, db_url: str, copies: int = 1) -> AsyncIterator[list[RunningService]]:
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    running = []
+    for _ in range(copies):
+        nc = await nats.connect(nats_url)
+        app = procedures_app.build()
+        await app.start(nc, sessions)
+        running.append(RunningService(app=app, nc=nc))
+    try:
+        yield running
+    finally:
+        for r in running:
+            await r.stop()
+        await engine.dispose()
+
+
+def gateway_settings(nats_url: str, **overrides: object) -> GatewaySettings:
+    bus = BusSettings(servers=[nats_url], request_timeout=float(overrides.pop("timeout", 2.0)))  # type: ignore[arg-type]
+    return GatewaySettings(bus=bus, **overrides)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def gateway_client(
+    region: Region, nats_url: str, host: str = "kitakata.localhost", **overrides: object
+) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(region, gateway_settings(nats_url, **overrides))
+    async with AsyncTestClient(app, base_url=f"http://{host}") as client:
+        yield client
+
+
+@pytest.fixture
+async def stack(nats_url: str, procedures_db: str, region: Region) -> AsyncIterator[AsyncTestClient]:
+    """The gateway in front of one procedures service on the current backend."""
+    async with running_procedures(nats_url, procedures_db):
+        async with gateway_client(region, nats_url) as client:
+            yield client

@@ -1,0 +1,41 @@
+"""Contracts: the committed JSON Schema is current; subjects and error envelopes behave."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from contracts import subjects
+from contracts.errors import ErrorCode, from_validation_error
+from contracts.export import SCHEMA_DIR, render
+from contracts.procedures import GetProcedure
+
+
+def test_committed_schema_is_up_to_date():
+    rendered = render()
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in SCHEMA_DIR.glob("*.json")}
+    assert on_disk.keys() == rendered.keys(), "run `aizu contracts export`"
+    stale = [name for name, text in rendered.items() if on_disk[name] != text]
+    assert not stale, f"stale schema {stale}: run `aizu contracts export`"
+
+
+def test_subjects_carry_the_tenant():
+    assert subjects.request("kitakata", "procedures", "list") == "aizu.kitakata.procedures.list"
+    assert subjects.endpoint("procedures", "list") == "aizu.*.procedures.list"
+    assert subjects.event("kitakata", "application", "submitted") == "aizu.evt.kitakata.application.submitted"
+    assert subjects.tenant_of("aizu.showa.procedures.get") == "showa"
+
+
+@pytest.mark.parametrize("subject", ["aizu.evt.kitakata.application", "other.kitakata.procedures.get", "aizu.kitakata"])
+def test_tenant_of_refuses_other_shapes(subject):
+    with pytest.raises(ValueError):
+        subjects.tenant_of(subject)
+
+
+def test_a_validation_error_names_the_field():
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.json.decode(b'{"code": 5}', type=GetProcedure)
+    envelope = from_validation_error(caught.value).envelope
+    assert envelope.code is ErrorCode.VALIDATION
+    assert [f.field for f in envelope.fields] == ["$.code"]
+    assert "Expected `str`" in envelope.fields[0].message_en

@@ -1,0 +1,84 @@
+"""What the gateway does when the bus or a service fails: a problem, never a stack trace."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import nats
+import pytest
+
+from contracts import headers as h
+from contracts.errors import ErrorCode, ErrorEnvelope
+from tests.conftest import gateway_client, running_procedures
+
+PROBLEM = "application/problem+json"
+
+
+async def test_no_service_running_is_a_502_problem(region, nats_url):
+    async with gateway_client(region, nats_url) as client:
+        response = await client.get("/api/v1/procedures")
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["code"] == "unavailable"
+    assert "Traceback" not in response.text
+
+
+async def test_a_service_that_does_not_answer_is_a_504_within_the_timeout(region, nats_url):
+    nc = await nats.connect(nats_url)
+    await nc.subscribe("aizu.*.procedures.list", cb=lambda msg: None)  # swallows every request
+    await nc.flush()
+    try:
+        async with gateway_client(region, nats_url, timeout=0.5) as client:
+            started = time.monotonic()
+            response = await client.get("/api/v1/procedures")
+            elapsed = time.monotonic() - started
+    finally:
+        await nc.close()
+    assert response.status_code == 504
+    assert response.json()["code"] == "timeout"
+    assert elapsed < 2.0
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "field"),
+    [
+        (b"{not json", ErrorCode.BAD_REQUEST, "$"),
+        (b'{"code": 5}', ErrorCode.VALIDATION, "$.code"),
+        (b"[]", ErrorCode.VALIDATION, "$"),
+    ],
+)
+async def test_malformed_json_on_the_bus_gets_an_envelope(nats_url, procedures_db, payload, code, field):
+    async with running_procedures(nats_url, procedures_db):
+        nc = await nats.connect(nats_url)
+        try:
+            reply = await nc.request("aizu.kitakata.procedures.get", payload, timeout=2)
+        finally:
+            await nc.close()
+    assert reply.headers[h.SERVICE_ERROR_CODE] == code.value
+    envelope = msgspec.json.decode(reply.data, type=ErrorEnvelope)
+    assert envelope.code is code
+    assert envelope.fields[0].field == field
+
+
+async def test_an_unreadable_principal_header_is_refused(nats_url, procedures_db):
+    async with running_procedures(nats_url, procedures_db):
+        nc = await nats.connect(nats_url)
+        try:
+            reply = await nc.request(
+                "aizu.kitakata.procedures.list", b"{}", timeout=2, headers={h.PRINCIPAL: "{forged"}
+            )
+        finally:
+            await nc.close()
+    assert reply.headers[h.SERVICE_ERROR_CODE] == ErrorCode.UNAUTHENTICATED.value
+
+
+async def test_health_and_readiness(region, nats_url, procedures_db):
+    async with gateway_client(region, nats_url, host="127.0.0.1:8000") as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        not_ready = await client.get("/readyz")
+        assert not_ready.status_code == 503 and not_ready.json()["ready"] is False
+        async with running_procedures(nats_url, procedures_db):
+            ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["services"] == [{"name": "procedures", "instances": 1}]
