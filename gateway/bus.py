@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import msgspec
-from nats.aio.client import Client
+from nats.aio.client import NO_RESPONDERS_STATUS, Client
+from nats.js.api import Header
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 
 from contracts import headers as h
@@ -52,9 +53,11 @@ class Bus:
             count = 0
             while True:
                 try:
-                    await sub.next_msg(timeout=wait)
+                    msg = await sub.next_msg(timeout=wait)
                 except NatsTimeout:
                     return count
-                count += 1
+                # With no service subscribed, the server answers once with a no-responders status.
+                if not (msg.headers and msg.headers.get(Header.STATUS) == NO_RESPONDERS_STATUS):
+                    count += 1
         finally:
             await sub.unsubscribe()

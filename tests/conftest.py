@@ -13,9 +13,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import nats
 import pytest
-from litestar.testing import AsyncTestClient
+from litestar import Litestar
 from nats.aio.client import Client
 
 from contracts.tenants import Region, default_directory, load_region
@@ -111,17 +112,44 @@ def gateway_settings(nats_url: str, **overrides: object) -> GatewaySettings:
     return GatewaySettings(bus=bus, **overrides)  # type: ignore[arg-type]
 
 
+class GatewayClient(httpx.AsyncClient):
+    app: Litestar
+
+
 @asynccontextmanager
 async def gateway_client(
     region: Region, nats_url: str, host: str = "kitakata.localhost", **overrides: object
-) -> AsyncIterator[AsyncTestClient]:
+) -> AsyncIterator[GatewayClient]:
+    """The gateway app on the test's own event loop, so in-process services can answer it.
+
+    (Litestar's AsyncTestClient runs the app in a portal thread and blocks the test's loop.)
+    """
     app = create_app(region, gateway_settings(nats_url, **overrides))
-    async with AsyncTestClient(app, base_url=f"http://{host}") as client:
-        yield client
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def hold_lifespan() -> None:
+        # The lifespan's cancel scope must be entered and left by one task, whichever task the
+        # fixture's setup and teardown run in.
+        async with app.lifespan():
+            started.set()
+            await finished.wait()
+
+    holder = asyncio.create_task(hold_lifespan())
+    await asyncio.wait([holder, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if holder.done():
+        holder.result()
+    try:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.9", 40000))
+        async with GatewayClient(transport=transport, base_url=f"http://{host}") as client:
+            client.app = app
+            yield client
+    finally:
+        finished.set()
+        await holder
 
 
 @pytest.fixture
-async def stack(nats_url: str, procedures_db: str, region: Region) -> AsyncIterator[AsyncTestClient]:
+async def stack(nats_url: str, procedures_db: str, region: Region) -> AsyncIterator[GatewayClient]:
     """The gateway in front of one procedures service on the current backend."""
     async with running_procedures(nats_url, procedures_db):
         async with gateway_client(region, nats_url) as client:

@@ -26,7 +26,11 @@ async def test_no_service_running_is_a_502_problem(region, nats_url):
 
 async def test_a_service_that_does_not_answer_is_a_504_within_the_timeout(region, nats_url):
     nc = await nats.connect(nats_url)
-    await nc.subscribe("aizu.*.procedures.list", cb=lambda msg: None)  # swallows every request
+
+    async def swallow(msg) -> None:
+        """Receives every request and answers none."""
+
+    await nc.subscribe("aizu.*.procedures.list", cb=swallow)
     await nc.flush()
     try:
         async with gateway_client(region, nats_url, timeout=0.5) as client:
