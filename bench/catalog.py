@@ -1,14 +1,17 @@
 """Catalog reads through the whole platform against a bare forwarding route, in one run.
 
-target:   wrk → gateway (tenant, problems, OTel middleware) → NATS → procedures → SQLite read
-baseline: wrk → bare Litestar route → NATS → a service that does no work
+baseline:  wrk → bare Litestar route → NATS → a service that does no work
+db read:   wrk → gateway → NATS → procedures → one indexed database read per request
+cached:    the same, with the service's default in-memory copy of each town's catalog
 
-Each side runs ROUNDS times, interleaved, and the medians are compared. Run: ``make bench``.
+Every side has its own nats-server, so only the side under load is busy. Each runs ROUNDS times,
+interleaved, and medians are compared. Run: ``make bench`` (or ``python -m bench.catalog``).
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 
@@ -16,6 +19,29 @@ from bench.harness import Processes, WrkRun, cli, median_run, save, wrk
 from services.runtime import local_servers
 
 HOST = "kitakata.localhost"
+
+
+def platform(procs: Processes, db_url: str, cache_seconds: int) -> int:
+    """NATS, one procedures service and the gateway, as `aizu serve` runs them; returns the port."""
+    port = local_servers.free_port()
+    env = local_servers.environment(
+        AIZU_NATS_URL=procs.nats(),
+        AIZU_PROCEDURES_DATABASE_URL=db_url,
+        AIZU_CATALOG_CACHE_SECONDS=str(cache_seconds),
+        AIZU_GATEWAY_PORT=str(port),
+        AIZU_LOG_LEVEL="WARNING",
+    )
+    procs.spawn(cli("serve", "procedures"), env, name=f"procedures-{cache_seconds}")
+    procs.spawn(cli("serve", "gateway"), env, port, name=f"gateway-{cache_seconds}")
+    return port
+
+
+def baseline(procs: Processes) -> int:
+    port = local_servers.free_port()
+    env = local_servers.environment(AIZU_NATS_URL=procs.nats())
+    procs.spawn([sys.executable, "-m", "bench.baseline", "service"], env, name="noop")
+    procs.spawn([sys.executable, "-m", "bench.baseline", "gateway", str(port)], env, port, "bare")
+    return port
 
 
 def main() -> int:
@@ -26,29 +52,21 @@ def main() -> int:
     args = parser.parse_args()
 
     with Processes() as procs:
-        nats_url = procs.nats()
-        env = local_servers.environment(
-            AIZU_NATS_URL=nats_url,
-            AIZU_PROCEDURES_DATABASE_URL=f"sqlite+aiosqlite:///{procs.scratch / 'procedures.db'}",
-            AIZU_LOG_LEVEL="WARNING",
-        )
-        import subprocess
-
+        db_url = f"sqlite+aiosqlite:///{procs.scratch / 'procedures.db'}"
+        env = local_servers.environment(AIZU_PROCEDURES_DATABASE_URL=db_url, AIZU_LOG_LEVEL="WARNING")
         subprocess.run(cli("migrate"), env=env, check=True, capture_output=True)
         subprocess.run(cli("seed"), env=env, check=True, capture_output=True)
-        gateway_port, baseline_port = local_servers.free_port(), local_servers.free_port()
-        procs.spawn(cli("serve", "procedures"), env, name="procedures")
-        procs.spawn(cli("serve", "gateway"), {**env, "AIZU_GATEWAY_PORT": str(gateway_port)}, gateway_port, "gateway")
-        procs.spawn([sys.executable, "-m", "bench.baseline", "service"], env, name="noop")
-        procs.spawn([sys.executable, "-m", "bench.baseline", "gateway", str(baseline_port)], env, baseline_port, "bare")
+        bare, uncached, cached = baseline(procs), platform(procs, db_url, 0), platform(procs, db_url, 30)
         time.sleep(1.0)
-
+        detail = "/api/v1/procedures/juminhyo-copy"
         targets = {
-            "baseline (bare route → NATS → no-op)": f"http://127.0.0.1:{baseline_port}/forward",
-            "catalog list (GET /api/v1/procedures)": f"http://127.0.0.1:{gateway_port}/api/v1/procedures",
-            "procedure detail (GET /api/v1/procedures/{code})": f"http://127.0.0.1:{gateway_port}/api/v1/procedures/juminhyo-copy",
+            "baseline: bare route → NATS → no-op": f"http://127.0.0.1:{bare}/forward",
+            "detail, database read per request": f"http://127.0.0.1:{uncached}{detail}",
+            "list, database read per request": f"http://127.0.0.1:{uncached}/api/v1/procedures",
+            "detail, catalog kept in memory": f"http://127.0.0.1:{cached}{detail}",
+            "list, catalog kept in memory": f"http://127.0.0.1:{cached}/api/v1/procedures",
         }
-        for url in targets.values():  # warm up every path once
+        for url in targets.values():  # warm every path once
             wrk(url, HOST, connections=args.connections, seconds=2)
         runs: dict[str, list[WrkRun]] = {name: [] for name in targets}
         for _ in range(args.rounds):
@@ -57,12 +75,11 @@ def main() -> int:
 
     medians = {name: median_run(r) for name, r in runs.items()}
     base = next(iter(medians.values()))
-    print(f"\n{args.rounds} rounds × {args.seconds}s, {args.connections} connections, medians:\n")
-    print(f"{'':52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} {'errors':>6}")
+    print(f"\nmedians of {args.rounds} rounds × {args.seconds}s, {args.connections} connections (SQLite):\n")
+    print(f"{'':40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'errors':>6}")
     for name, m in medians.items():
-        print(f"{name:52} {m.rps:9.0f} {m.p50_ms:8.2f} {m.p99_ms:8.2f} {m.rps / base.rps:7.2f} {m.errors:6d}")
-    path = save("catalog", {"rounds": args.rounds, "seconds": args.seconds, "connections": args.connections,
-                            "medians": medians, "runs": runs})
+        print(f"{name:40} {m.rps:8.0f} {m.p50_ms:8.2f} {m.p99_ms:8.2f} {m.rps / base.rps:6.2f} {m.errors:6d}")
+    path = save("catalog", {"args": vars(args), "medians": medians, "runs": runs})
     print(f"\nwritten to {path}")
     return 0
 

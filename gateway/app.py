@@ -44,7 +44,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
         ],
         dependencies={"tenant": Provide(resolver, sync_to_thread=False)},
         lifespan=[bus_lifespan],
-        plugins=[problems.plugin(), OpenTelemetryPlugin(OpenTelemetryConfig())],
+        plugins=[problems.plugin(), *([OpenTelemetryPlugin(OpenTelemetryConfig())] if settings.tracing else [])],
         exception_handlers=problems.EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

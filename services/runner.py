@@ -24,7 +24,7 @@ async def serve_service(name: str, stop: asyncio.Event | None = None) -> None:
     app: ServiceApp = BUILDERS[name]()
     engine = create_engine(database_url(name))
     nc = await connect(BusSettings.from_env(), name)
-    await app.start(nc, session_factory(engine))
+    await app.start(nc, engine)
     log.info("%s serving on %s", name, nc.connected_url.netloc if nc.connected_url else "?")
     stop = stop or _stop_on_signals()
     try:

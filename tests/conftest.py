@@ -90,14 +90,16 @@ class RunningService:
 
 
 @asynccontextmanager
-async def running_procedures(nats_url: str, db_url: str, copies: int = 1) -> AsyncIterator[list[RunningService]]:
+async def running_procedures(
+    nats_url: str, db_url: str, copies: int = 1, catalog_max_age: float = 0
+) -> AsyncIterator[list[RunningService]]:
+    """Copies of the procedures service; by default every catalog read goes to the database."""
     engine = create_engine(db_url)
-    sessions = session_factory(engine)
     running = []
     for _ in range(copies):
         nc = await nats.connect(nats_url)
-        app = procedures_app.build()
-        await app.start(nc, sessions)
+        app = procedures_app.build(catalog_max_age)
+        await app.start(nc, engine)
         running.append(RunningService(app=app, nc=nc))
     try:
         yield running

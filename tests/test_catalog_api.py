@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import gateway_client
+from tests.conftest import gateway_client, running_procedures
 
 PROBLEM = "application/problem+json"
 
@@ -120,3 +120,14 @@ async def test_openapi_lists_the_public_routes(stack):
         assert path in spec["paths"], path
     listing = spec["paths"]["/api/v1/procedures"]["get"]["responses"]["200"]
     assert "ProcedureList" in str(listing)
+
+
+async def test_the_cached_catalog_serves_the_same_bytes(region, nats_url, procedures_db):
+    paths = ["/api/v1/procedures", "/api/v1/procedures?category=roads", "/api/v1/procedures/juminhyo-copy"]
+    async with running_procedures(nats_url, procedures_db), gateway_client(region, nats_url) as client:
+        uncached = [(await client.get(p)).content for p in paths]
+    async with running_procedures(nats_url, procedures_db, catalog_max_age=30):
+        async with gateway_client(region, nats_url) as client:
+            cached = [(await client.get(p)).content for p in paths]
+            assert (await client.get("/api/v1/procedures/no-such-thing")).status_code == 404
+    assert cached == uncached

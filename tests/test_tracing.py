@@ -7,6 +7,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.conftest import gateway_client, running_procedures
+
 
 def _exporter() -> InMemorySpanExporter:
     provider = trace.get_tracer_provider()
@@ -18,9 +20,10 @@ def _exporter() -> InMemorySpanExporter:
     return exporter
 
 
-async def test_gateway_and_service_spans_share_one_trace(stack):
+async def test_gateway_and_service_spans_share_one_trace(region, nats_url, procedures_db):
     exporter = _exporter()
-    response = await stack.get("/api/v1/procedures/juminhyo-copy")
+    async with running_procedures(nats_url, procedures_db), gateway_client(region, nats_url, tracing=True) as client:
+        response = await client.get("/api/v1/procedures/juminhyo-copy")
     assert response.status_code == 200
     spans = exporter.get_finished_spans()
     service = [s for s in spans if s.name == "procedures.get"]

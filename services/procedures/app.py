@@ -12,7 +12,8 @@ VERSION = "0.1.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build() -> ServiceApp:
+def build(catalog_max_age: float | None = None) -> ServiceApp:
+    """``catalog_max_age``: seconds a town's catalog is kept in memory (None: from the environment)."""
     app = ServiceApp(NAME, VERSION, "Each town's procedures, applications and workflow")
-    catalog.register(app)
+    catalog.register(app, catalog_max_age)
     return app

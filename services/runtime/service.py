@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -19,7 +19,7 @@ from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import EndpointConfig, Service
 from opentelemetry import trace
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from contracts import headers as h
 from contracts import principal as principals
@@ -33,12 +33,29 @@ log = logging.getLogger(__name__)
 Req = TypeVar("Req", bound=msgspec.Struct)
 
 
-@dataclass(frozen=True, slots=True)
 class Context:
-    tenant: str
-    principal: Principal
-    session: AsyncSession
-    headers: dict[str, str] = field(default_factory=dict)
+    """What a handler knows of its request. The database session opens on first use only."""
+
+    __slots__ = ("tenant", "principal", "headers", "_sessions", "_session")
+
+    def __init__(
+        self, tenant: str, principal: Principal, headers: dict[str, str], sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.tenant = tenant
+        self.principal = principal
+        self.headers = headers
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
 
 Handler = Callable[[Context, Any], Awaitable[msgspec.Struct | bytes]]
@@ -49,6 +66,7 @@ class _Endpoint(Generic[Req]):
     verb: str
     request_type: type[Req]
     handler: Handler
+    read_only: bool
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -61,28 +79,41 @@ def _error_reply(envelope: ErrorEnvelope) -> tuple[bytes, dict[str, str]]:
 class ServiceApp:
     """Declare endpoints with :meth:`endpoint`, then :meth:`start` on a NATS connection."""
 
-    def __init__(self, name: str, version: str, description: str = "", max_in_flight: int = 256) -> None:
+    def __init__(self, name: str, version: str, description: str = "") -> None:
         self.name = name
         self.version = version
         self.description = description
         self._endpoints: list[_Endpoint[Any]] = []
         self._decoders: dict[str, msgspec.json.Decoder[Any]] = {}
-        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._writer: async_sessionmaker[AsyncSession] | None = None
+        self._reader: async_sessionmaker[AsyncSession] | None = None
         self._tracer = telemetry.tracer(f"aizu.{name}")
-        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._traced = False
+        self._in_flight = asyncio.Semaphore(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self.micro: Service | None = None
 
-    def endpoint(self, verb: str, request_type: type[Req]) -> Callable[[Handler], Handler]:
+    def endpoint(self, verb: str, request_type: type[Req], *, read_only: bool = False) -> Callable[[Handler], Handler]:
+        """Register a handler. A ``read_only`` one reads in autocommit: no BEGIN/ROLLBACK round trips."""
+
         def register(fn: Handler) -> Handler:
-            self._endpoints.append(_Endpoint(verb=verb, request_type=request_type, handler=fn))
+            self._endpoints.append(_Endpoint(verb=verb, request_type=request_type, handler=fn, read_only=read_only))
             self._decoders[verb] = msgspec.json.Decoder(request_type)
             return fn
 
         return register
 
-    async def start(self, nc: Client, sessions: async_sessionmaker[AsyncSession]) -> Service:
-        self._sessions = sessions
+    async def start(self, nc: Client, engine: AsyncEngine) -> Service:
+        # Spans that nobody receives cost ~10% of a small request: open them only when recorded.
+        self._traced = telemetry.recording()
+        self._writer = async_sessionmaker(engine, expire_on_commit=False)
+        # PostgreSQL reads in autocommit skip the BEGIN/ROLLBACK round trips; SQLite opens no
+        # transaction for a SELECT anyway, and switching its isolation level costs thread hops.
+        autocommit = engine.dialect.name != "sqlite"
+        self._reader = async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine)
+        # At most one request per pooled connection is in progress; the rest wait in NATS order
+        # instead of churning overflow connections.
+        self._in_flight = asyncio.Semaphore(engine.pool.size())  # type: ignore[attr-defined]
         self.micro = await add_service(
             nc, name=self.name, version=self.version, description=self.description, queue_group=self.name
         )
@@ -94,6 +125,7 @@ class ServiceApp:
                     handler=self._dispatcher(ep),
                 )
             )
+        await nc.flush()  # subscribed at the server before anyone is told the service is up
         return self.micro
 
     async def stop(self) -> None:
@@ -119,26 +151,34 @@ class ServiceApp:
 
     async def _serve(self, ep: _Endpoint[Any], request: Request) -> None:
         incoming = request.headers or {}
+        if not self._traced:
+            await self._reply(ep, request, incoming, None)
+            return
         with self._tracer.start_as_current_span(
             f"{self.name}.{ep.verb}",
             context=telemetry.extract(incoming),
             kind=trace.SpanKind.SERVER,
             attributes={"messaging.system": "nats", "messaging.destination.name": request.subject},
         ) as span:
-            try:
-                body = await self._handle(ep, request, incoming)
-            except ServiceFailure as exc:
+            await self._reply(ep, request, incoming, span)
+
+    async def _reply(self, ep: _Endpoint[Any], request: Request, incoming: dict[str, str], span: trace.Span | None) -> None:
+        try:
+            body = await self._handle(ep, request, incoming)
+        except ServiceFailure as exc:
+            if span is not None:
                 span.set_attribute("aizu.error", exc.envelope.code.value)
-                data, extra = _error_reply(exc.envelope)
-                await request.respond(data, headers=extra)
-                return
-            except Exception:
-                log.exception("%s.%s failed", self.name, ep.verb)
+            data, extra = _error_reply(exc.envelope)
+            await request.respond(data, headers=extra)
+            return
+        except Exception:
+            log.exception("%s.%s failed", self.name, ep.verb)
+            if span is not None:
                 span.set_status(trace.Status(trace.StatusCode.ERROR))
-                data, extra = _error_reply(ErrorEnvelope(code=ErrorCode.INTERNAL, title="Internal error"))
-                await request.respond(data, headers=extra)
-                return
-            await request.respond(body)
+            data, extra = _error_reply(ErrorEnvelope(code=ErrorCode.INTERNAL, title="Internal error"))
+            await request.respond(data, headers=extra)
+            return
+        await request.respond(body)
 
     async def _handle(self, ep: _Endpoint[Any], request: Request, incoming: dict[str, str]) -> bytes:
         try:
@@ -153,7 +193,11 @@ class ServiceApp:
             payload = self._decoders[ep.verb].decode(request.data or b"{}")
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise from_validation_error(exc) from exc
-        assert self._sessions is not None, "service not started"
-        async with self._sessions() as session:
-            result = await ep.handler(Context(tenant=tenant, principal=principal, session=session, headers=incoming), payload)
+        sessions = self._reader if ep.read_only else self._writer
+        assert sessions is not None, "service not started"
+        ctx = Context(tenant, principal, incoming, sessions)
+        try:
+            result = await ep.handler(ctx, payload)
+        finally:
+            await ctx.close()
         return result if isinstance(result, bytes) else _ENCODER.encode(result)

@@ -20,6 +20,11 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _configured = False
 
 
+def exporting() -> bool:
+    """Whether this process's settings send spans anywhere."""
+    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or os.environ.get("OTEL_TRACES_EXPORTER") == "console"
+
+
 def setup(service_name: str) -> None:
     """Install a tracer and meter provider, once per process.
 
@@ -31,10 +36,9 @@ def setup(service_name: str) -> None:
     if _configured:
         return
     _configured = True
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    console = os.environ.get("OTEL_TRACES_EXPORTER") == "console"
-    if not endpoint and not console:
+    if not exporting():
         return
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
     provider = TracerProvider(resource=resource)
     if endpoint:
@@ -50,6 +54,11 @@ def setup(service_name: str) -> None:
     else:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
+
+
+def recording() -> bool:
+    """Whether a real tracer provider is installed (by :func:`setup` or by a test)."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
 def inject(headers: MutableMapping[str, str]) -> None:
