@@ -126,8 +126,9 @@ def _check_catalog(path: Path, catalog: Catalog) -> None:
         _check_fields(path, f"$.procedures[{i}].fields", proc.fields)
 
 
-def _check_fields(path: Path, where: str, fields: Iterable[FieldDef]) -> None:
-    names: set[str] = set()
+def _check_fields(path: Path, where: str, fields: Iterable[FieldDef], taken: Iterable[str] = ()) -> None:
+    """``taken``: names already used by the standard definition a town's extra fields extend."""
+    names: set[str] = set(taken)
     for j, field in enumerate(fields):
         at = f"{where}[{j}]"
         if field.name in names:
@@ -135,8 +136,16 @@ def _check_fields(path: Path, where: str, fields: Iterable[FieldDef]) -> None:
         names.add(field.name)
         if field.kind == "choice" and not field.choices:
             raise ConfigError(path, f"{at}.choices", "a choice field needs at least one choice")
-        if field.kind == "attachment" and (field.max_bytes is None or not field.media_types):
-            raise ConfigError(path, f"{at}.max_bytes", "an attachment field needs max_bytes and media_types")
+        if field.kind == "attachment":
+            if field.max_bytes is None:
+                raise ConfigError(path, f"{at}.max_bytes", "an attachment field needs max_bytes")
+            if not field.media_types:
+                raise ConfigError(path, f"{at}.media_types", "an attachment field needs media_types")
+        if field.minimum is not None and field.maximum is not None and field.minimum > field.maximum:
+            raise ConfigError(path, f"{at}.minimum", "minimum is greater than maximum")
+        values = [c.value for c in field.choices]
+        if len(values) != len(set(values)):
+            raise ConfigError(path, f"{at}.choices", "duplicate choice value")
 
 
 def _check_town(path: Path, town: Tenant, catalog: Catalog) -> None:
@@ -154,7 +163,7 @@ def _check_town(path: Path, town: Tenant, catalog: Catalog) -> None:
             raise ConfigError(path, f"$.procedures[{i}].code", f"procedure {offer.code!r} offered twice")
         offered.add(offer.code)
         standard = next(p for p in catalog.procedures if p.code == offer.code)
-        _check_fields(path, f"$.procedures[{i}].extra_fields", [*standard.fields, *offer.extra_fields])
+        _check_fields(path, f"$.procedures[{i}].extra_fields", offer.extra_fields, (f.name for f in standard.fields))
 
 
 def load_region(directory: Path | str) -> Region:

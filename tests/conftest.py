@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+import uvicorn
 from litestar import Litestar
 from nats.aio.client import Client
 
@@ -116,38 +117,42 @@ def gateway_settings(nats_url: str, **overrides: object) -> GatewaySettings:
 
 class GatewayClient(httpx.AsyncClient):
     app: Litestar
+    port: int
+
+
+@asynccontextmanager
+async def serving(app: Litestar) -> AsyncIterator[int]:
+    """Serve ``app`` with uvicorn on a free loopback port, on the test's own event loop.
+
+    A real server (not an in-process transport) so that clients such as python-keycloak can
+    reach it over HTTP, and so that in-process services on the same loop can answer it.
+    """
+    port = local_servers.free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
 
 
 @asynccontextmanager
 async def gateway_client(
     region: Region, nats_url: str, host: str = "kitakata.localhost", **overrides: object
 ) -> AsyncIterator[GatewayClient]:
-    """The gateway app on the test's own event loop, so in-process services can answer it.
-
-    (Litestar's AsyncTestClient runs the app in a portal thread and blocks the test's loop.)
-    """
+    """The gateway, served for real, and a client whose requests carry ``host`` unless told otherwise."""
     app = create_app(region, gateway_settings(nats_url, **overrides))
-    started, finished = asyncio.Event(), asyncio.Event()
-
-    async def hold_lifespan() -> None:
-        # The lifespan's cancel scope must be entered and left by one task, whichever task the
-        # fixture's setup and teardown run in.
-        async with app.lifespan():
-            started.set()
-            await finished.wait()
-
-    holder = asyncio.create_task(hold_lifespan())
-    await asyncio.wait([holder, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
-    if holder.done():
-        holder.result()
-    try:
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.9", 40000))
-        async with GatewayClient(transport=transport, base_url=f"http://{host}") as client:
+    async with serving(app) as port:
+        async with GatewayClient(base_url=f"http://127.0.0.1:{port}", headers={"host": host}) as client:
             client.app = app
+            client.port = port
             yield client
-    finally:
-        finished.set()
-        await holder
 
 
 @pytest.fixture

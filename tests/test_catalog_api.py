@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.conftest import gateway_client, running_procedures
@@ -103,15 +102,13 @@ async def test_tenant_profile(stack, region):
     assert body["branding"]["primary"] == town.branding.primary
 
 
-async def test_forwarded_host_is_believed_only_from_a_trusted_proxy(region, nats_url):
-    async with gateway_client(region, nats_url, host="gateway.internal", trusted_proxies=("127.0.0.1/32",)) as client:
-        headers = {"host": "gateway.internal", "x-forwarded-host": "bandai.localhost"}
-        for peer, status in ((("127.0.0.1", 4000), 200), (("127.0.0.2", 4000), 404)):
-            transport = httpx.ASGITransport(app=client.app, client=peer)
-            async with httpx.AsyncClient(transport=transport, base_url="http://gateway.internal") as direct:
-                response = await direct.get("/api/v1/tenant", headers=headers)
-            assert response.status_code == status, peer
-        assert (await client.get("/api/v1/tenant", headers=headers)).status_code == 404
+@pytest.mark.parametrize(("proxies", "status"), [(("127.0.0.1/32",), 200), (("127.0.0.2/32",), 404), ((), 404)])
+async def test_forwarded_host_is_believed_only_from_a_trusted_proxy(region, nats_url, proxies, status):
+    async with gateway_client(region, nats_url, host="gateway.internal", trusted_proxies=proxies) as client:
+        response = await client.get("/api/v1/tenant", headers={"x-forwarded-host": "bandai.localhost"})
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["slug"] == "bandai"
 
 
 async def test_openapi_lists_the_public_routes(stack):

@@ -112,3 +112,13 @@ def test_aizu_tenants_check_runs_the_same_validation(tenants_copy, capsys):
     assert main(["--dir", str(tenants_copy), "tenants", "check"]) == 2
     err = capsys.readouterr().err
     assert "kitakata.toml" in err and "$.code" in err
+
+
+def test_an_extra_field_may_not_reuse_a_standard_name(tenants_copy):
+    _edit(tenants_copy / "kitakata.toml", r'^name = "traffic_impact"', 'name = "description"')
+    catalog = load_region(default_directory()).standard("road-damage")
+    assert "description" in {f.name for f in catalog.fields}, "test assumes road-damage has a location field"
+    with pytest.raises(ConfigError) as caught:
+        load_region(tenants_copy)
+    assert re.fullmatch(r"\$\.procedures\[\d+\]\.extra_fields\[0\]\.name", caught.value.field)
+    assert "duplicate field name 'description'" in caught.value.reason
