@@ -11,6 +11,8 @@ class ErrorCode(str, enum.Enum):
     BAD_REQUEST = "bad_request"
     VALIDATION = "validation"
     UNAUTHENTICATED = "unauthenticated"
+    #: Signed in, but at a lower assurance level than the action needs (RFC 9470 step-up).
+    STEP_UP = "insufficient_user_authentication"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
@@ -23,6 +25,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.VALIDATION: 422,
     ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.STEP_UP: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
@@ -45,6 +48,8 @@ class ErrorEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     detail: str = ""
     fields: list[FieldError] = []
+    #: With ``STEP_UP``: the ``acr`` the caller must come back with.
+    acr_values: str | None = None
 
 
 class ServiceFailure(Exception):

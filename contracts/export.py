@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from contracts import errors, health, principal, procedures, tenant_profile
+from contracts import audit, errors, health, principal, procedures, tenant_profile
 
 #: Every message shape on the bus, by the name its schema file carries.
 MESSAGES: dict[str, type] = {
@@ -19,6 +19,9 @@ MESSAGES: dict[str, type] = {
     "procedures.GetProcedure": procedures.GetProcedure,
     "procedures.ProcedureList": procedures.ProcedureList,
     "procedures.ProcedureDetail": procedures.ProcedureDetail,
+    "procedures.Prefill": procedures.Prefill,
+    "procedures.PrefilledForm": procedures.PrefilledForm,
+    "AuditRecord": audit.AuditRecord,
 }
 
 SCHEMA_DIR = Path(__file__).parent / "schema"

@@ -8,6 +8,7 @@ from contracts.catalog import Assurance, Category, FieldDef
 
 LIST = "list"
 GET = "get"
+PREFILL = "prefill"
 
 
 class ListProcedures(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,3 +55,19 @@ class ProcedureDetail(msgspec.Struct, frozen=True, kw_only=True):
     contact_phone: str
     keywords_ja: list[str]
     fields: list[FieldDef]
+
+
+class Prefill(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+
+
+class PrefilledForm(msgspec.Struct, frozen=True, kw_only=True):
+    """A form's fields filled from what the town already knows (once only)."""
+
+    code: str
+    #: field name → value, for every field the resident need not type.
+    values: dict[str, str]
+    #: field name → where its value came from (``name``, ``address``, …, ``history``).
+    sources: dict[str, str]
+    #: required fields still to be answered; empty means the resident can submit as is.
+    remaining_required: list[str]

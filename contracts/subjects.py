@@ -8,6 +8,7 @@ from __future__ import annotations
 
 PREFIX = "aizu"
 EVENTS = "evt"
+AUDIT = "audit"
 
 PROCEDURES = "procedures"
 NOTIFICATIONS = "notifications"
@@ -31,10 +32,14 @@ def event(tenant: str, aggregate: str, name: str) -> str:
     return f"{PREFIX}.{EVENTS}.{tenant}.{aggregate}.{name}"
 
 
+def audit(tenant: str, kind: str) -> str:
+    return f"{PREFIX}.{AUDIT}.{tenant}.{kind}"
+
+
 def tenant_of(subject: str) -> str:
     """The tenant token of a request subject; raises ValueError for any other shape."""
     parts = subject.split(".")
-    if len(parts) != 4 or parts[0] != PREFIX or parts[1] == EVENTS:
+    if len(parts) != 4 or parts[0] != PREFIX or parts[1] in (EVENTS, AUDIT):
         raise ValueError(f"not a request subject: {subject!r}")
     return parts[1]
 

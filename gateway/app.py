@@ -1,4 +1,4 @@
-"""The gateway application: routes, tenancy, problems, and the NATS connection's lifetime."""
+"""The gateway application: routes, tenancy, callers, problems, and the NATS connection's lifetime."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -14,21 +17,40 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from contracts.tenants import Region
 from gateway import problems
 from gateway.bus import Bus
-from gateway.routes import catalog, health
+from gateway.access import CallerProvider
+from gateway.audit import AuditLog
+from gateway.routes import catalog, health, identity, signin
+from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
+from gateway.session_store import NatsKVStore
+from gateway.tokens import TokenVerifier
 from gateway.settings import GatewaySettings
 from gateway.tenancy import TenantResolver
-from services.runtime import telemetry
+from services.runtime import streams, telemetry
 from services.runtime.bus import connect
+
+
+#: Bearer-token and machine routes: no session cookie is read or set there, and no CSRF check
+#: applies (a forged cross-site request carries no bearer token).
+NO_SESSION_PATHS = ["/api/", "/realms/", "/open311/", "/schema", "/healthz", "/readyz"]
 
 
 def create_app(region: Region, settings: GatewaySettings) -> Litestar:
     telemetry.setup("gateway")
     resolver = TenantResolver(region, settings)
 
+    sessions = NatsKVStore()
+    verifier = TokenVerifier(
+        settings.oidc_issuer, settings.oidc_audience, settings.oidc_client_id, settings.oidc_client_secret
+    )
+
     @asynccontextmanager
     async def bus_lifespan(app: Litestar) -> AsyncIterator[None]:
         nc = await connect(settings.bus, "gateway")
+        js = nc.jetstream()
+        await streams.ensure(js, streams.AUDIT)
+        await sessions.open(js)
         app.state.bus = Bus(nc, settings.bus.request_timeout)
+        app.state.audit = AuditLog(js)
         try:
             yield
         finally:
@@ -41,8 +63,36 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             catalog.tenant_profile,
             catalog.list_procedures,
             catalog.get_procedure,
+            catalog.prefill_procedure,
+            identity.me,
+            signin.login,
+            signin.callback,
+            signin.logout,
         ],
-        dependencies={"tenant": Provide(resolver, sync_to_thread=False)},
+        state=State({"settings": settings, "resolver": resolver, "verifier": verifier}),
+        stores={"sessions": sessions},
+        middleware=[
+            ServerSideSessionConfig(
+                key="aizu_session",
+                store="sessions",
+                max_age=SESSION_MAX_AGE,
+                secure=not settings.development,
+                httponly=True,
+                samesite="lax",
+                exclude=NO_SESSION_PATHS,
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="aizu_csrf",
+            cookie_secure=not settings.development,
+            cookie_samesite="lax",
+            exclude=NO_SESSION_PATHS,
+        ),
+        dependencies={
+            "tenant": Provide(resolver, sync_to_thread=False),
+            "caller": Provide(CallerProvider(verifier)),
+        },
         lifespan=[bus_lifespan],
         plugins=[problems.plugin(), *([OpenTelemetryPlugin(OpenTelemetryConfig())] if settings.tracing else [])],
         exception_handlers=problems.EXCEPTION_HANDLERS,

@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
-from contracts.errors import ErrorEnvelope, ServiceFailure
+from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -21,6 +21,8 @@ def from_envelope(envelope: ErrorEnvelope, status: int, headers: dict[str, str] 
     extra: dict[str, Any] = {"code": envelope.code.value}
     if envelope.fields:
         extra["errors"] = msgspec.to_builtins(envelope.fields)
+    if envelope.acr_values:
+        extra["acr_values"] = envelope.acr_values
     return ProblemDetailsException(
         status_code=status,
         title=envelope.title,
@@ -32,7 +34,17 @@ def from_envelope(envelope: ErrorEnvelope, status: int, headers: dict[str, str] 
 
 
 def _from_failure(exc: ServiceFailure) -> ProblemDetailsException:
-    return from_envelope(exc.envelope, exc.status)
+    headers = None
+    if exc.envelope.code is ErrorCode.STEP_UP and exc.envelope.acr_values:
+        # RFC 9470: the client learns which level to step up to and can retry after sign-in.
+        headers = {
+            "WWW-Authenticate": (
+                'Bearer error="insufficient_user_authentication", '
+                'error_description="A higher authentication level is required", '
+                f'acr_values="{exc.envelope.acr_values}"'
+            )
+        }
+    return from_envelope(exc.envelope, exc.status, headers)
 
 
 def _from_http(exc: HTTPException) -> ProblemDetailsException:

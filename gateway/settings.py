@@ -10,6 +10,11 @@ import msgspec
 from services.runtime import telemetry
 from services.runtime.settings import BusSettings
 
+#: The development issuer's secret for the gateway client; production sets AIZU_OIDC_CLIENT_SECRET.
+DEV_CLIENT_SECRET = "dev-gateway-secret"
+
+DEV_SECRET_KEY = "development-only-secret-key-do-not-deploy"
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -20,6 +25,14 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
     development: bool = True
+    #: The OpenID provider (Keycloak's realm URL, or the development issuer in the gateway).
+    oidc_issuer: str = "http://localhost:8000/realms/aizu"
+    oidc_client_id: str = "aizu-gateway"
+    oidc_client_secret: str | None = DEV_CLIENT_SECRET
+    #: The audience access tokens must carry to be used here.
+    oidc_audience: str = "aizu-gateway"
+    #: Signs CSRF tokens; set AIZU_SECRET_KEY outside development.
+    secret_key: str = DEV_SECRET_KEY
     #: Server spans for every request; off when nothing would receive them (they cost ~30% of a request).
     tracing: bool = False
 
@@ -28,14 +41,37 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         proxies = tuple(p.strip() for p in os.environ.get("AIZU_TRUSTED_PROXIES", "").split(",") if p.strip())
         for proxy in proxies:
             ipaddress.ip_network(proxy, strict=False)  # fail at start-up, not per request
+        development = os.environ.get("AIZU_ENV", "development") == "development"
+        port = os.environ.get("AIZU_GATEWAY_PORT", "8000")
+        secret = os.environ.get("AIZU_OIDC_CLIENT_SECRET") or (DEV_CLIENT_SECRET if development else None)
+        if not development and not secret:
+            raise ValueError("AIZU_OIDC_CLIENT_SECRET must be set outside development")
         return cls(
             bus=BusSettings.from_env(),
+            oidc_issuer=os.environ.get("AIZU_OIDC_ISSUER", f"http://localhost:{port}/realms/aizu"),
+            oidc_client_id=os.environ.get("AIZU_OIDC_CLIENT_ID", "aizu-gateway"),
+            oidc_client_secret=secret,
+            secret_key=_secret_key(development),
             base_domain=os.environ.get("AIZU_BASE_DOMAIN", "localhost").lower(),
             trusted_proxies=proxies,
             max_body_bytes=int(os.environ.get("AIZU_MAX_BODY_BYTES", "1048576")),
-            development=os.environ.get("AIZU_ENV", "development") == "development",
+            development=development,
             tracing=telemetry.exporting(),
         )
 
+    @property
+    def public_scheme(self) -> str:
+        """Residents reach us over HTTPS everywhere but on a developer's machine."""
+        return "http" if self.development else "https"
+
     def proxy_networks(self) -> tuple[IPNetwork, ...]:
         return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
+
+def _secret_key(development: bool) -> str:
+    key = os.environ.get("AIZU_SECRET_KEY")
+    if key:
+        return key
+    if not development:
+        raise ValueError("AIZU_SECRET_KEY must be set outside development")
+    return DEV_SECRET_KEY

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from contracts import procedures as msg
 from contracts.errors import ErrorCode, failure
 from services.procedures.models import OfferedProcedure
+from services.procedures.prefill import prefill
 from services.runtime.service import Context, ServiceApp
 
 T = OfferedProcedure
@@ -79,9 +80,16 @@ def register(app: ServiceApp, max_age: float | None = None) -> None:
     async def list_procedures(ctx: Context, req: msg.ListProcedures) -> bytes:
         return await reader.listing(ctx, req.category)
 
+    async def detail_or_404(ctx: Context, code: str) -> bytes:
+        detail = await reader.detail(ctx, code)
+        if detail is None:
+            raise failure(ErrorCode.NOT_FOUND, "Unknown procedure", f"{ctx.tenant} offers no procedure {code!r}")
+        return detail
+
     @app.endpoint(msg.GET, msg.GetProcedure, read_only=True)
     async def get_procedure(ctx: Context, req: msg.GetProcedure) -> bytes:
-        detail = await reader.detail(ctx, req.code)
-        if detail is None:
-            raise failure(ErrorCode.NOT_FOUND, "Unknown procedure", f"{ctx.tenant} offers no procedure {req.code!r}")
-        return detail
+        return await detail_or_404(ctx, req.code)
+
+    @app.endpoint(msg.PREFILL, msg.Prefill, read_only=True)
+    async def prefill_form(ctx: Context, req: msg.Prefill) -> msg.PrefilledForm:
+        return prefill(ctx.principal, await detail_or_404(ctx, req.code))

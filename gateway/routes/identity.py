@@ -1,0 +1,14 @@
+"""Who am I: the verified principal as the services will see it."""
+
+from __future__ import annotations
+
+from litestar import get
+
+from contracts.principal import Principal
+from gateway.access import Caller
+
+
+@get("/api/v1/me", tags=["identity"])
+async def me(caller: Caller) -> Principal:
+    """The signed-in caller: subject, roles, town, assurance level and the verified identity."""
+    return caller.signed_in()

@@ -1,0 +1,47 @@
+"""Once only: a form's fields filled from the verified identity, so the resident states intent only."""
+
+from __future__ import annotations
+
+import msgspec
+
+from contracts import procedures as msg
+from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure
+from contracts.principal import Identity, Principal
+
+_DETAIL = msgspec.json.Decoder(msg.ProcedureDetail)
+ASSURANCE_ORDER = {"aal1": 1, "aal2": 2, "jpki": 3}
+
+
+def require_assurance(principal: Principal, needed: str) -> None:
+    if ASSURANCE_ORDER.get(principal.acr or "", 0) < ASSURANCE_ORDER[needed]:
+        raise ServiceFailure(
+            ErrorEnvelope(
+                code=ErrorCode.STEP_UP,
+                title="Higher assurance needed",
+                detail=f"This procedure needs sign-in with the My Number Card (acr {needed!r})",
+                acr_values=needed,
+            )
+        )
+
+
+def _identity_value(identity: Identity | None, source: str) -> str | None:
+    if identity is None:
+        return None
+    return getattr(identity, source, None)
+
+
+def prefill(principal: Principal, detail_json: bytes) -> msg.PrefilledForm:
+    if not principal.has_role("resident"):
+        raise failure(ErrorCode.FORBIDDEN, "Residents only", "prefill is for the resident's own forms")
+    detail = _DETAIL.decode(detail_json)
+    require_assurance(principal, detail.assurance)
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for field in detail.fields:
+        if field.prefill in ("name", "address", "birthdate", "gender"):
+            value = _identity_value(principal.identity, field.prefill)
+            if value:
+                values[field.name] = value
+                sources[field.name] = field.prefill
+    remaining = [f.name for f in detail.fields if f.required and f.name not in values]
+    return msg.PrefilledForm(code=detail.code, values=values, sources=sources, remaining_required=remaining)
