@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from contracts import audit, errors, health, principal, procedures, tenant_profile
+from contracts import applications, audit, errors, receipts, health, principal, procedures, tenant_profile
 
 #: Every message shape on the bus, by the name its schema file carries.
 MESSAGES: dict[str, type] = {
@@ -22,6 +22,17 @@ MESSAGES: dict[str, type] = {
     "procedures.Prefill": procedures.Prefill,
     "procedures.PrefilledForm": procedures.PrefilledForm,
     "AuditRecord": audit.AuditRecord,
+    "applications.SubmitApplication": applications.SubmitApplication,
+    "applications.Submitted": applications.Submitted,
+    "applications.ListApplications": applications.ListApplications,
+    "applications.ApplicationList": applications.ApplicationList,
+    "applications.GetApplication": applications.GetApplication,
+    "applications.ApplicationDetail": applications.ApplicationDetail,
+    "applications.Transition": applications.Transition,
+    "applications.Receipt": applications.Receipt,
+    "applications.ApplicationEvent": applications.ApplicationEvent,
+    "receipts.VerifyRequest": receipts.VerifyRequest,
+    "receipts.Verification": receipts.Verification,
 }
 
 SCHEMA_DIR = Path(__file__).parent / "schema"

@@ -52,6 +52,13 @@ class Caller:
             )
         return principal
 
+    async def resident_or_staff(self) -> Principal:
+        """A resident (the service limits them to their own records) or this town's staff."""
+        principal = self.signed_in()
+        if principal.has_role("resident"):
+            return principal
+        return await self.staff()
+
     async def council(self) -> Principal:
         principal = self.signed_in()
         if not principal.has_role("council"):

@@ -19,7 +19,7 @@ from gateway import problems
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
-from gateway.routes import catalog, health, identity, signin
+from gateway.routes import applications, catalog, health, identity, receipts, signin
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
 from gateway.tokens import TokenVerifier
@@ -65,6 +65,13 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             catalog.get_procedure,
             catalog.prefill_procedure,
             identity.me,
+            applications.submit_application,
+            applications.list_applications,
+            applications.get_application,
+            applications.transition_application,
+            applications.get_receipt,
+            receipts.verify,
+            receipts.town_keys,
             signin.login,
             signin.callback,
             signin.logout,

@@ -23,9 +23,15 @@ class Bus:
         self.timeout = timeout
 
     async def request(
-        self, tenant: str, service: str, verb: str, payload: bytes = b"{}", principal: Principal | None = None
+        self,
+        tenant: str,
+        service: str,
+        verb: str,
+        payload: bytes = b"{}",
+        principal: Principal | None = None,
+        headers: dict[str, str] | None = None,
     ) -> bytes:
-        outgoing: dict[str, str] = {}
+        outgoing: dict[str, str] = dict(headers or {})
         telemetry.inject(outgoing)
         if principal is not None:
             outgoing[h.PRINCIPAL] = principals.encode(principal)

@@ -75,6 +75,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keycloak_realm(args: argparse.Namespace) -> int:
+    from gateway.keycloak_realm import render, write
+
+    region = _region(args.dir)
+    if args.out:
+        print(f"wrote {write(args.out, region, with_demo_users=args.with_demo_users)}")
+    else:
+        sys.stdout.write(render(region, with_demo_users=args.with_demo_users))
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from services.devstack import run_dev
 
@@ -111,6 +122,14 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run one component, configured by environment variables")
     serve.add_argument("component", choices=["gateway", "procedures"])
     serve.set_defaults(func=cmd_serve)
+
+    keycloak = sub.add_parser("keycloak", help="Keycloak, the production identity provider")
+    realm = keycloak.add_subparsers(dest="action", required=True).add_parser(
+        "realm", help="the realm import file generated from tenants/ (standard output unless --out)"
+    )
+    realm.add_argument("--out", help="write the file here, e.g. deploy/keycloak/aizu-realm.json")
+    realm.add_argument("--with-demo-users", action="store_true", help="add the demo users (staging only; never commit)")
+    realm.set_defaults(func=cmd_keycloak_realm)
 
     dev = sub.add_parser("dev", help="run everything locally: NATS, databases, services, gateway")
     dev.add_argument("--postgres", action="store_true", help="use the embedded PostgreSQL instead of SQLite")

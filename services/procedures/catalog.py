@@ -71,7 +71,7 @@ class CatalogReader:
         return (await self._town(ctx)).details.get(code)
 
 
-def register(app: ServiceApp, max_age: float | None = None) -> None:
+def register(app: ServiceApp, max_age: float | None = None) -> CatalogReader:
     if max_age is None:
         max_age = float(os.environ.get("AIZU_CATALOG_CACHE_SECONDS", "30"))
     reader = CatalogReader(max_age)
@@ -93,3 +93,5 @@ def register(app: ServiceApp, max_age: float | None = None) -> None:
     @app.endpoint(msg.PREFILL, msg.Prefill, read_only=True)
     async def prefill_form(ctx: Context, req: msg.Prefill) -> msg.PrefilledForm:
         return prefill(ctx.principal, await detail_or_404(ctx, req.code))
+
+    return reader

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, Integer, LargeBinary, MetaData, String
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.runtime.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):
@@ -34,3 +36,107 @@ class OfferedProcedure(Base):
     summary_json: Mapped[bytes] = mapped_column(LargeBinary)
     detail_json: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        Index("ix_applications_tenant_status", "tenant", "status"),
+        Index("ix_applications_tenant_applicant", "tenant", "applicant_subject"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(48))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    applicant_subject: Mapped[str | None] = mapped_column(String(64))
+    applicant_name: Mapped[str] = mapped_column(String(100))
+    applicant_address: Mapped[str | None] = mapped_column(String(200))
+    applicant_birthdate: Mapped[str | None] = mapped_column(String(10))
+    filed_by: Mapped[str | None] = mapped_column(String(64))
+    answers_json: Mapped[bytes] = mapped_column(LargeBinary)
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    #: The signed receipt given at submission (compact JWS), so it can be shown again.
+    receipt: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StatusChangeRow(Base):
+    """One link of a town's append-only hash chain of status changes."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (
+        UniqueConstraint("tenant", "seq", name="uq_status_changes_tenant_seq"),
+        Index("ix_status_changes_application", "application_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[str] = mapped_column(String(36))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """The last link of each town's chain; updated conditionally so two writers cannot fork it."""
+
+    __tablename__ = "chain_heads"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_application", "application_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    application_id: Mapped[str] = mapped_column(String(36))
+    field: Mapped[str] = mapped_column(String(48))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    #: ``in_progress`` while the first request runs, then ``done`` with its response.
+    state: Mapped[str] = mapped_column(String(16))
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(OutboxMixin, Base):
+    """Events written in the same transaction as the change; the relay publishes them to JetStream."""
+
+
+class SigningKey(Base):
+    """A town's receipt and document signing key; the private half is encrypted at rest."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32), index=True)
+    public_jwk: Mapped[str] = mapped_column(Text)
+    private_jwk_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean)

@@ -6,10 +6,13 @@ import msgspec
 
 from contracts import procedures as msg
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure
-from contracts.principal import Identity, Principal
+from contracts.principal import Principal
+from contracts.procedures import ProcedureDetail
 
 _DETAIL = msgspec.json.Decoder(msg.ProcedureDetail)
 ASSURANCE_ORDER = {"aal1": 1, "aal2": 2, "jpki": 3}
+#: Prefill sources that are the four basic items of the My Number Card.
+IDENTITY_SOURCES = frozenset({"name", "address", "birthdate", "gender"})
 
 
 def require_assurance(principal: Principal, needed: str) -> None:
@@ -24,10 +27,18 @@ def require_assurance(principal: Principal, needed: str) -> None:
         )
 
 
-def _identity_value(identity: Identity | None, source: str) -> str | None:
+def prefilled_values(principal: Principal, procedure: ProcedureDetail) -> dict[str, str]:
+    """field name → value from the verified identity, for the fields that take it."""
+    identity = principal.identity
     if identity is None:
-        return None
-    return getattr(identity, source, None)
+        return {}
+    values: dict[str, str] = {}
+    for field in procedure.fields:
+        if field.prefill in IDENTITY_SOURCES:
+            value = getattr(identity, field.prefill)
+            if value:
+                values[field.name] = value
+    return values
 
 
 def prefill(principal: Principal, detail_json: bytes) -> msg.PrefilledForm:
@@ -35,13 +46,7 @@ def prefill(principal: Principal, detail_json: bytes) -> msg.PrefilledForm:
         raise failure(ErrorCode.FORBIDDEN, "Residents only", "prefill is for the resident's own forms")
     detail = _DETAIL.decode(detail_json)
     require_assurance(principal, detail.assurance)
-    values: dict[str, str] = {}
-    sources: dict[str, str] = {}
-    for field in detail.fields:
-        if field.prefill in ("name", "address", "birthdate", "gender"):
-            value = _identity_value(principal.identity, field.prefill)
-            if value:
-                values[field.name] = value
-                sources[field.name] = field.prefill
+    values = prefilled_values(principal, detail)
+    sources = {f.name: str(f.prefill) for f in detail.fields if f.name in values}
     remaining = [f.name for f in detail.fields if f.required and f.name not in values]
     return msg.PrefilledForm(code=detail.code, values=values, sources=sources, remaining_required=remaining)

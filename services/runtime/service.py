@@ -48,6 +48,11 @@ class Context:
         self._session: AsyncSession | None = None
 
     @property
+    def trace_id(self) -> str | None:
+        parts = self.headers.get(h.TRACEPARENT, "").split("-")
+        return parts[1] if len(parts) == 4 else None
+
+    @property
     def session(self) -> AsyncSession:
         if self._session is None:
             self._session = self._sessions()
@@ -58,7 +63,7 @@ class Context:
             await self._session.close()
 
 
-Handler = Callable[[Context, Any], Awaitable[msgspec.Struct | bytes]]
+Handler = Callable[[Context, Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,9 @@ class ServiceApp:
         self._in_flight = asyncio.Semaphore(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self.micro: Service | None = None
+        #: Run after the endpoints are up (e.g. an outbox relay) and before they stop.
+        self.on_start: list[Callable[[Client, AsyncEngine], Awaitable[None]]] = []
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
 
     def endpoint(self, verb: str, request_type: type[Req], *, read_only: bool = False) -> Callable[[Handler], Handler]:
         """Register a handler. A ``read_only`` one reads in autocommit: no BEGIN/ROLLBACK round trips."""
@@ -126,9 +134,13 @@ class ServiceApp:
                 )
             )
         await nc.flush()  # subscribed at the server before anyone is told the service is up
+        for hook in self.on_start:
+            await hook(nc, engine)
         return self.micro
 
     async def stop(self) -> None:
+        for hook in self.on_stop:
+            await hook()
         if self.micro is not None:
             await self.micro.stop()
         if self._tasks:

@@ -1,0 +1,134 @@
+"""Messages of applications: submission (online or at the counter), workflow, and their events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+SUBMIT = "submit"
+LIST = "applications"
+GET = "application"
+TRANSITION = "transition"
+RECEIPT = "receipt"
+
+Status = Literal["received", "in_review", "needs_info", "approved", "rejected", "issued", "closed", "withdrawn"]
+Channel = Literal["online", "counter"]
+IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class CounterApplicant(msgspec.Struct, frozen=True, kw_only=True):
+    """The resident at the desk, as the caseworker confirmed them (e.g. from their My Number Card)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    birthdate: date
+    #: The resident's account, when they have one, so the filing shows in their portal too.
+    subject: str | None = None
+
+
+class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    answers: dict[str, Any] = {}
+    #: Set only by a caseworker filing at the counter on a resident's behalf.
+    counter_applicant: CounterApplicant | None = None
+
+
+class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    from_status: Status | None
+    to_status: Status
+    actor: str
+    actor_role: str
+    comment: str
+    at: datetime
+
+
+class ApplicationSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    tenant: str
+    code: str
+    procedure_name_ja: str
+    procedure_name_en: str
+    status: Status
+    channel: Channel
+    applicant_name: str
+    submitted_at: datetime
+    due_on: date | None
+    assigned_to: str | None
+
+
+class ApplicationDetail(msgspec.Struct, frozen=True, kw_only=True):
+    summary: ApplicationSummary
+    answers: dict[str, Any]
+    filed_by: str | None
+    history: list[StatusChange]
+    allowed_transitions: list[Status]
+
+
+class ApplicationList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ApplicationSummary]
+
+
+class ListApplications(msgspec.Struct, frozen=True, kw_only=True):
+    status: Status | None = None
+    channel: Channel | None = None
+    code: str | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+
+
+class GetApplication(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+
+
+class Transition(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    to: Status
+    comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    #: Assign the application to a caseworker (their subject) along with the move.
+    assign_to: str | None = None
+    #: A resident's answer to a request for information (needs_info → in_review).
+    answers: dict[str, Any] = {}
+
+
+class Receipt(msgspec.Struct, frozen=True, kw_only=True):
+    application_id: str
+    #: Compact JWS signed by the town; check it at POST /api/v1/verify.
+    receipt: str
+
+
+class Submitted(msgspec.Struct, frozen=True, kw_only=True):
+    application: ApplicationSummary
+    #: The town's signed receipt (compact JWS), once receipts are issued.
+    receipt: str | None = None
+
+
+# Events, published to aizu.evt.<tenant>.application.<name> with Nats-Msg-Id = event_id.
+
+
+class ApplicationSubmitted(msgspec.Struct, frozen=True, kw_only=True, tag="application.submitted"):
+    event_id: str
+    tenant: str
+    application_id: str
+    code: str
+    channel: Channel
+    applicant_subject: str | None
+    at: datetime
+
+
+class ApplicationStatusChanged(msgspec.Struct, frozen=True, kw_only=True, tag="application.status_changed"):
+    event_id: str
+    tenant: str
+    application_id: str
+    code: str
+    channel: Channel
+    applicant_subject: str | None
+    from_status: Status
+    to_status: Status
+    at: datetime
+    submitted_at: datetime
+    due_on: date | None
+
+
+ApplicationEvent = ApplicationSubmitted | ApplicationStatusChanged

@@ -1,0 +1,362 @@
+"""Applications: submitted online by a resident or at the counter by a caseworker, one queue.
+
+Each handler reads like the procedure it serves: parse → authorise → act in one transaction
+(the application, its first link in the town's hash chain, its event in the outbox) → reply.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import applications as msg
+from contracts import headers as h
+from contracts import subjects
+from contracts.audit import AuditRecord
+from contracts.errors import ErrorCode, ServiceFailure, failure
+from contracts.principal import Principal
+from contracts.receipts import ReceiptClaims
+from contracts.tenants import Region
+from contracts.procedures import ProcedureDetail
+from services.procedures import chain, idempotency, workflow
+from services.procedures.answers import ValidAnswers, validate_answers
+from services.procedures.catalog import CatalogReader
+from services.procedures.receipts import Signer, digest
+from services.procedures.models import Application, AttachmentRow, OutboxRow, StatusChangeRow
+from services.procedures.prefill import IDENTITY_SOURCES, prefilled_values, require_assurance
+from services.runtime.outbox import OutboxRelay, new_event
+from services.runtime.service import Context, ServiceApp
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+_DETAIL = msgspec.json.Decoder(ProcedureDetail)
+_ENCODER = msgspec.json.Encoder()
+CHAIN_RETRIES = 5
+
+
+def due_on(submitted_at: datetime, processing_days: int) -> date | None:
+    """The standard processing days, counted in working days (Mon–Fri) from the Tokyo date."""
+    if processing_days <= 0:
+        return None
+    day, left = submitted_at.astimezone(TOKYO).date(), processing_days
+    while left:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+def role_of(principal: Principal, tenant: str) -> str:
+    if principal.is_staff_of(tenant):
+        return workflow.STAFF
+    if principal.has_role("resident"):
+        return workflow.RESIDENT
+    raise failure(ErrorCode.FORBIDDEN, "Not allowed", "only residents and this town's staff handle applications")
+
+
+def summary(app: Application, procedure: ProcedureDetail | None) -> msg.ApplicationSummary:
+    return msg.ApplicationSummary(
+        id=app.id,
+        tenant=app.tenant,
+        code=app.code,
+        procedure_name_ja=procedure.name_ja if procedure else app.code,
+        procedure_name_en=procedure.name_en if procedure else app.code,
+        status=app.status,  # type: ignore[arg-type]
+        channel=app.channel,  # type: ignore[arg-type]
+        applicant_name=app.applicant_name,
+        submitted_at=chain.utc(app.submitted_at),
+        due_on=app.due_on,
+        assigned_to=app.assigned_to,
+    )
+
+
+async def idle(session: AsyncSession) -> None:
+    """End the implicit transaction of earlier reads, so the next block owns its transaction."""
+    if session.in_transaction():
+        await session.rollback()
+
+
+class Applications:
+    def __init__(self, catalog: CatalogReader, signer: Signer, region: Region) -> None:
+        self.catalog = catalog
+        self.signer = signer
+        self.region = region
+        self.relay: OutboxRelay | None = None
+
+    def receipt_claims(self, app: Application, procedure: ProcedureDetail, valid: ValidAnswers) -> ReceiptClaims:
+        town = self.region.town(app.tenant)
+        return ReceiptClaims(
+            kind="receipt",
+            iss=f"urn:jp:lg:{town.code}" if town else app.tenant,
+            tenant=app.tenant,
+            town_name_ja=town.name_ja if town else app.tenant,
+            sub=app.id,
+            code=app.code,
+            procedure_name_ja=procedure.name_ja,
+            applicant_name=app.applicant_name,
+            status=app.status,
+            iat=int(chain.utc(app.submitted_at).timestamp()),
+            jti=str(uuid.uuid4()),
+            answers_sha256=digest(valid.values),
+            attachments_sha256=[a.sha256 for a in valid.attachments],
+        )
+
+    async def procedure(self, ctx: Context, code: str) -> ProcedureDetail:
+        raw = await self.catalog.detail(ctx, code)
+        if raw is None:
+            raise failure(ErrorCode.NOT_FOUND, "Unknown procedure", f"{ctx.tenant} offers no procedure {code!r}")
+        return _DETAIL.decode(raw)
+
+    def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], str, dict[str, str | None]]:
+        """The answers to validate, the channel, and who the applicant is.
+
+        Online, the identity fields come from the verified token and cannot be overridden by the
+        body (once only, and no one files under another's name); at the counter they come from
+        what the caseworker confirmed at the desk.
+        """
+        principal = ctx.principal
+        if req.counter_applicant is not None:
+            if not principal.is_staff_of(ctx.tenant):
+                raise failure(ErrorCode.FORBIDDEN, "Counter filing is for staff", "only this town's staff file at the counter")
+            who = req.counter_applicant
+            identity = {"name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
+            known = {f.name: identity[f.prefill] for f in procedure.fields if f.prefill in identity}
+            applicant = {"subject": who.subject, "name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
+            return {**req.answers, **known}, "counter", applicant
+        if not principal.has_role("resident"):
+            raise failure(ErrorCode.FORBIDDEN, "Residents only", "staff file for a resident with counter_applicant")
+        require_assurance(principal, procedure.assurance)
+        overridden = sorted(f.name for f in procedure.fields if f.prefill in IDENTITY_SOURCES and f.name in req.answers)
+        if overridden:
+            raise failure(
+                ErrorCode.VALIDATION,
+                "Verified fields cannot be typed",
+                f"these fields come from your verified identity: {', '.join(overridden)}",
+            )
+        values = prefilled_values(principal, procedure)
+        identity = principal.identity
+        applicant = {
+            "subject": principal.subject,
+            "name": (identity.name if identity and identity.name else principal.subject),
+            "address": identity.address if identity else None,
+            "birthdate": identity.birthdate if identity else None,
+        }
+        return {**req.answers, **values}, "online", applicant
+
+    async def submit(self, ctx: Context, req: msg.SubmitApplication) -> bytes:
+        key = ctx.headers.get(h.IDEMPOTENCY_KEY)
+        if not key:
+            raise failure(ErrorCode.BAD_REQUEST, "Idempotency-Key required", "send an Idempotency-Key header")
+        procedure = await self.procedure(ctx, req.code)
+        answers, channel, applicant = self._answers_for(ctx, req, procedure)
+        valid = validate_answers(procedure.fields, answers)
+        session = ctx.session
+        await idle(session)
+        digest = idempotency.request_hash(_ENCODER.encode(req))
+        replay = await idempotency.claim(session, ctx.tenant, ctx.principal.subject, key, digest)
+        if replay is not None:
+            return replay
+        try:
+            response = await self._file(session, ctx, req, procedure, valid, channel, applicant, key)
+        except BaseException:
+            await idle(session)
+            await idempotency.release(session, ctx.tenant, ctx.principal.subject, key)
+            raise
+        if self.relay is not None:
+            self.relay.notify()
+        return response
+
+    async def _file(
+        self,
+        session: AsyncSession,
+        ctx: Context,
+        req: msg.SubmitApplication,
+        procedure: ProcedureDetail,
+        valid: ValidAnswers,
+        channel: str,
+        applicant: dict[str, str | None],
+        key: str,
+    ) -> bytes:
+        for attempt in range(CHAIN_RETRIES):
+            now = datetime.now(UTC)
+            app = Application(
+                id=str(uuid.uuid4()),
+                tenant=ctx.tenant,
+                code=procedure.code,
+                channel=channel,
+                status="received",
+                applicant_subject=applicant["subject"],
+                applicant_name=applicant["name"] or "",
+                applicant_address=applicant["address"],
+                applicant_birthdate=applicant["birthdate"],
+                filed_by=ctx.principal.subject if channel == "counter" else None,
+                answers_json=_ENCODER.encode(valid.values),
+                assigned_to=None,
+                due_on=due_on(now, procedure.processing_days),
+                submitted_at=now,
+                updated_at=now,
+            )
+            try:
+                async with session.begin():
+                    session.add(app)
+                    for a in valid.attachments:
+                        session.add(AttachmentRow(tenant=ctx.tenant, application_id=app.id, field=a.field, filename=a.filename,
+                                                  media_type=a.media_type, size=a.size, sha256=a.sha256, content=a.content))
+                    await chain.append(session, StatusChangeRow(
+                        tenant=ctx.tenant, application_id=app.id, from_status=None, to_status="received",
+                        actor=ctx.principal.subject, actor_role=channel, comment="", at=now))
+                    event = msg.ApplicationSubmitted(
+                        event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
+                        channel=channel, applicant_subject=app.applicant_subject, at=now)  # type: ignore[arg-type]
+                    session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
+                                          _ENCODER.encode(event), event.event_id))
+                    receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
+                    app.receipt = receipt
+                    response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=receipt))
+                    await idempotency.complete(session, ctx.tenant, ctx.principal.subject, key, response)
+                return response
+            except ServiceFailure as exc:
+                await idle(session)
+                if exc.envelope.code is not ErrorCode.CONFLICT or attempt == CHAIN_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _load(self, ctx: Context, application_id: str) -> tuple[Application, str]:
+        """The application and the caller's role towards it; 404 for anything not theirs to see."""
+        role = role_of(ctx.principal, ctx.tenant)
+        app = (
+            await ctx.session.execute(
+                select(Application).where(Application.tenant == ctx.tenant, Application.id == application_id)
+            )
+        ).scalar_one_or_none()
+        if app is None or (role == workflow.RESIDENT and app.applicant_subject != ctx.principal.subject):
+            # Another resident's application is reported as absent, not as forbidden.
+            raise failure(ErrorCode.NOT_FOUND, "No such application", f"no application {application_id!r} here")
+        return app, role
+
+    async def _detail(self, ctx: Context, app: Application, role: str) -> msg.ApplicationDetail:
+        history = (
+            await ctx.session.execute(
+                select(StatusChangeRow)
+                .where(StatusChangeRow.tenant == ctx.tenant, StatusChangeRow.application_id == app.id)
+                .order_by(StatusChangeRow.seq)
+            )
+        ).scalars().all()
+        procedure = await self.procedure(ctx, app.code)
+        return msg.ApplicationDetail(
+            summary=summary(app, procedure),
+            answers=msgspec.json.decode(app.answers_json),
+            filed_by=app.filed_by,
+            history=[
+                msg.StatusChange(seq=r.seq, from_status=r.from_status, to_status=r.to_status, actor=r.actor,  # type: ignore[arg-type]
+                                 actor_role=r.actor_role, comment=r.comment, at=chain.utc(r.at))
+                for r in history
+            ],
+            allowed_transitions=workflow.allowed(procedure.workflow, app.status, role),  # type: ignore[arg-type]
+        )
+
+    async def get(self, ctx: Context, req: msg.GetApplication) -> msg.ApplicationDetail:
+        app, role = await self._load(ctx, req.id)
+        detail = await self._detail(ctx, app, role)
+        if role == workflow.STAFF:
+            await self._audit_staff_read(ctx, app)
+        return detail
+
+    async def receipt(self, ctx: Context, req: msg.GetApplication) -> msg.Receipt:
+        app, role = await self._load(ctx, req.id)
+        if app.receipt is None:
+            raise failure(ErrorCode.NOT_FOUND, "No receipt", f"application {app.id} has no receipt")
+        if role == workflow.STAFF:
+            await self._audit_staff_read(ctx, app)
+        return msg.Receipt(application_id=app.id, receipt=app.receipt)
+
+    async def _audit_staff_read(self, ctx: Context, app: Application) -> None:
+        """A staff member read a resident's record: recorded like every other audit entry."""
+        record = AuditRecord(
+            at=datetime.now(UTC), kind="staff_read", tenant=ctx.tenant, actor=ctx.principal.subject,
+            actor_tenant=ctx.principal.tenant, roles=ctx.principal.roles, action=f"read application {app.id}",
+            detail=f"applicant {app.applicant_subject or app.applicant_name}", trace_id=ctx.trace_id,
+        )
+        await idle(ctx.session)
+        async with ctx.session.begin():
+            ctx.session.add(new_event(OutboxRow, ctx.tenant, subjects.audit(ctx.tenant, "staff_read"), _ENCODER.encode(record)))
+        if self.relay is not None:
+            self.relay.notify()
+
+    async def list(self, ctx: Context, req: msg.ListApplications) -> msg.ApplicationList:
+        role = role_of(ctx.principal, ctx.tenant)
+        query = select(Application).where(Application.tenant == ctx.tenant)
+        if role == workflow.RESIDENT:
+            query = query.where(Application.applicant_subject == ctx.principal.subject)
+        if req.status is not None:
+            query = query.where(Application.status == req.status)
+        if req.channel is not None:
+            query = query.where(Application.channel == req.channel)
+        if req.code is not None:
+            query = query.where(Application.code == req.code)
+        rows = (await ctx.session.execute(query.order_by(Application.submitted_at.desc()).limit(req.limit))).scalars().all()
+        names = {}
+        for code in {r.code for r in rows}:
+            names[code] = await self.procedure(ctx, code)
+        return msg.ApplicationList(items=[summary(r, names.get(r.code)) for r in rows])
+
+    async def transition(self, ctx: Context, req: msg.Transition) -> msg.ApplicationDetail:
+        for attempt in range(CHAIN_RETRIES):
+            app, role = await self._load(ctx, req.id)
+            procedure = await self.procedure(ctx, app.code)
+            allowed = workflow.allowed(procedure.workflow, app.status, role)
+            if req.to not in allowed:
+                raise failure(
+                    ErrorCode.CONFLICT,
+                    "Transition not allowed",
+                    f"from {app.status!r} you may move to: {', '.join(allowed) or 'nothing'}",
+                )
+            if req.answers and not (role == workflow.RESIDENT and app.status == "needs_info"):
+                raise failure(ErrorCode.VALIDATION, "Answers not expected", "answers go with a reply to a request for information")
+            merged = msgspec.json.decode(app.answers_json)
+            if req.answers:
+                merged = validate_answers(procedure.fields, {**merged, **req.answers}).values
+            await idle(ctx.session)
+            now = datetime.now(UTC)
+            try:
+                async with ctx.session.begin():
+                    ctx.session.add(app)
+                    from_status = app.status
+                    app.status = req.to
+                    app.updated_at = now
+                    app.answers_json = _ENCODER.encode(merged)
+                    if req.assign_to is not None and role == workflow.STAFF:
+                        app.assigned_to = req.assign_to
+                    await chain.append(ctx.session, StatusChangeRow(
+                        tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
+                        actor=ctx.principal.subject, actor_role=role, comment=req.comment, at=now))
+                    event = msg.ApplicationStatusChanged(
+                        event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
+                        channel=app.channel, applicant_subject=app.applicant_subject, from_status=from_status,  # type: ignore[arg-type]
+                        to_status=req.to, at=now, submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
+                    ctx.session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
+                                              _ENCODER.encode(event), event.event_id))
+            except ServiceFailure as exc:
+                await idle(ctx.session)
+                if exc.envelope.code is not ErrorCode.CONFLICT or attempt == CHAIN_RETRIES - 1:
+                    raise
+                continue
+            if self.relay is not None:
+                self.relay.notify()
+            return await self._detail(ctx, app, role)
+        raise AssertionError("unreachable")
+
+
+def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Region) -> Applications:
+    applications = Applications(catalog, signer, region)
+    app.endpoint(msg.SUBMIT, msg.SubmitApplication)(applications.submit)
+    app.endpoint(msg.LIST, msg.ListApplications, read_only=True)(applications.list)
+    app.endpoint(msg.GET, msg.GetApplication)(applications.get)
+    app.endpoint(msg.TRANSITION, msg.Transition)(applications.transition)
+    app.endpoint(msg.RECEIPT, msg.GetApplication)(applications.receipt)
+    return applications
