@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware.session.server_side import ServerSideSessionConfig
@@ -56,8 +56,23 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
         finally:
             await nc.drain()
 
+    extra: list[Router] = []
+    if settings.dev_issuer:
+        from gateway.devissuer.routes import issuer_router
+
+        extra.append(
+            issuer_router(
+                region,
+                settings.oidc_issuer,
+                settings.dev_issuer_key_dir,
+                development=settings.development,
+                client_secret=settings.oidc_client_secret or "",
+            )
+        )
+
     return Litestar(
         route_handlers=[
+            *extra,
             health.healthz,
             health.readyz,
             catalog.tenant_profile,

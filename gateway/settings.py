@@ -31,6 +31,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_client_secret: str | None = DEV_CLIENT_SECRET
     #: The audience access tokens must carry to be used here.
     oidc_audience: str = "aizu-gateway"
+    #: Serve the development issuer at ``oidc_issuer``'s path (never outside development).
+    dev_issuer: bool = False
+    #: Where the development issuer keeps its signing keys (None: ``var/issuer``).
+    dev_issuer_key_dir: str | None = None
     #: Signs CSRF tokens; set AIZU_SECRET_KEY outside development.
     secret_key: str = DEV_SECRET_KEY
     #: Server spans for every request; off when nothing would receive them (they cost ~30% of a request).
@@ -56,6 +60,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             trusted_proxies=proxies,
             max_body_bytes=int(os.environ.get("AIZU_MAX_BODY_BYTES", "1048576")),
             development=development,
+            dev_issuer=development and os.environ.get("AIZU_DEV_ISSUER", "1") != "0",
+            dev_issuer_key_dir=os.environ.get("AIZU_OIDC_KEY_DIR"),
             tracing=telemetry.exporting(),
         )
 

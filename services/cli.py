@@ -86,6 +86,17 @@ def cmd_keycloak_realm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dev_token(args: argparse.Namespace) -> int:
+    from gateway.devissuer import IssuerUnavailable, dev_token
+
+    try:
+        print(dev_token(_region(args.dir), args.username, client_id=args.client))
+    except (IssuerUnavailable, KeyError) as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from services.devstack import run_dev
 
@@ -134,6 +145,10 @@ def parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run everything locally: NATS, databases, services, gateway")
     dev.add_argument("--postgres", action="store_true", help="use the embedded PostgreSQL instead of SQLite")
     dev.set_defaults(func=cmd_dev)
+    token = dev.add_subparsers(dest="dev_action").add_parser("token", help="print an access token for a demo user")
+    token.add_argument("username", help="e.g. kitakata.resident, kitakata.caseworker, council.member")
+    token.add_argument("--client", default="aizu-cli")
+    token.set_defaults(func=cmd_dev_token)
     return p
 
 

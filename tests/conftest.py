@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from nats.aio.client import Client
 
 from contracts.tenants import Region, default_directory, load_region
 from gateway.app import create_app
+from gateway.devissuer.settings import IssuerSettings
+from gateway.devissuer.tokens import dev_token
 from gateway.settings import GatewaySettings
 from services.procedures import app as procedures_app
 from services.procedures.seed import seed_catalog
@@ -110,24 +113,50 @@ async def running_procedures(
         await engine.dispose()
 
 
-def gateway_settings(nats_url: str, **overrides: object) -> GatewaySettings:
+#: The development issuer's signing keys for this test session (never the developer's var/).
+ISSUER_KEYS = Path(tempfile.gettempdir()) / f"aizu-test-issuer-{os.getpid()}"
+
+
+def gateway_settings(nats_url: str, port: int, **overrides: object) -> GatewaySettings:
+    """Development settings with the built-in issuer served by this very gateway."""
     bus = BusSettings(servers=[nats_url], request_timeout=float(overrides.pop("timeout", 2.0)))  # type: ignore[arg-type]
-    return GatewaySettings(bus=bus, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {
+        "oidc_issuer": f"http://127.0.0.1:{port}/realms/aizu",
+        "dev_issuer": True,
+        "dev_issuer_key_dir": str(ISSUER_KEYS),
+        **overrides,
+    }
+    return GatewaySettings(bus=bus, **values)  # type: ignore[arg-type]
+
+
+def token_for(username: str, issuer: str, region: Region) -> str:
+    """An access token from the development issuer, as `aizu dev token` mints it."""
+    settings = IssuerSettings(issuer_url=issuer, key_dir=ISSUER_KEYS, development=True)
+    return dev_token(region, username, settings=settings)
 
 
 class GatewayClient(httpx.AsyncClient):
     app: Litestar
     port: int
+    issuer: str
+    region: Region
+
+    def token(self, username: str) -> str:
+        return token_for(username, self.issuer, self.region)
+
+    def as_user(self, username: str) -> dict[str, str]:
+        """Headers that make a request as the demo user ``username``."""
+        return {"authorization": f"Bearer {self.token(username)}"}
 
 
 @asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[int]:
+async def serving(app: Litestar, port: int | None = None) -> AsyncIterator[int]:
     """Serve ``app`` with uvicorn on a free loopback port, on the test's own event loop.
 
     A real server (not an in-process transport) so that clients such as python-keycloak can
     reach it over HTTP, and so that in-process services on the same loop can answer it.
     """
-    port = local_servers.free_port()
+    port = port or local_servers.free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -147,11 +176,15 @@ async def gateway_client(
     region: Region, nats_url: str, host: str = "kitakata.localhost", **overrides: object
 ) -> AsyncIterator[GatewayClient]:
     """The gateway, served for real, and a client whose requests carry ``host`` unless told otherwise."""
-    app = create_app(region, gateway_settings(nats_url, **overrides))
-    async with serving(app) as port:
+    port = local_servers.free_port()
+    settings = gateway_settings(nats_url, port, **overrides)
+    app = create_app(region, settings)
+    async with serving(app, port):
         async with GatewayClient(base_url=f"http://127.0.0.1:{port}", headers={"host": host}) as client:
             client.app = app
             client.port = port
+            client.issuer = settings.oidc_issuer
+            client.region = region
             yield client
 
 

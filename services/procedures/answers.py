@@ -39,8 +39,8 @@ class StoredAttachment(msgspec.Struct, frozen=True, kw_only=True):
     filename: str
     media_type: str
     size: int
-    #: Hex SHA-256 of ``content``; it also stands for the file in ``ValidAnswers.values``, so the
-    #: answers (and the hash chain over them) are evidence of exactly which file was submitted.
+    #: Hex SHA-256 of ``content``. It also stands for the file in ``ValidAnswers.values``, so the
+    #: stored answers show exactly which file was submitted, and any later change to it shows.
     sha256: str
     content: bytes
 
