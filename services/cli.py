@@ -75,6 +75,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from services.procedures.chain import verify
+    from services.runtime.database import create_engine, session_factory
+    from services.runtime.settings import database_url
+
+    region = _region(args.dir)
+    towns = [args.town] if args.town else [t.slug for t in region.towns]
+    if args.town and region.town(args.town) is None:
+        print(f"unknown town {args.town!r}", file=sys.stderr)
+        return 2
+
+    async def run() -> list:
+        engine = create_engine(database_url("procedures", migration=True))
+        try:
+            async with session_factory(engine)() as session:
+                return [await verify(session, town) for town in towns]
+        finally:
+            await engine.dispose()
+
+    broken = 0
+    for report in asyncio.run(run()):
+        if report.intact:
+            print(f"{report.tenant}: intact, {report.links} links")
+        else:
+            broken += 1
+            print(f"{report.tenant}: BROKEN at link {report.broken_at}: {report.reason}")
+    return 1 if broken else 0
+
+
 def cmd_keycloak_realm(args: argparse.Namespace) -> int:
     from gateway.keycloak_realm import render, write
 
@@ -133,6 +162,11 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run one component, configured by environment variables")
     serve.add_argument("component", choices=["gateway", "procedures"])
     serve.set_defaults(func=cmd_serve)
+
+    audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(dest="action", required=True)
+    verify = audit.add_parser("verify", help="check a town's hash chain of status changes")
+    verify.add_argument("town", nargs="?", help="town slug (default: every town)")
+    verify.set_defaults(func=cmd_audit_verify)
 
     keycloak = sub.add_parser("keycloak", help="Keycloak, the production identity provider")
     realm = keycloak.add_subparsers(dest="action", required=True).add_parser(

@@ -13,18 +13,20 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import applications as msg
 from contracts import headers as h
 from contracts import subjects
 from contracts.audit import AuditRecord
-from contracts.errors import ErrorCode, ServiceFailure, failure
+from contracts.errors import ErrorCode, failure
 from contracts.principal import Principal
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Region
 from contracts.procedures import ProcedureDetail
 from services.procedures import chain, idempotency, workflow
+from services.procedures.chain import ChainMoved
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
 from services.procedures.receipts import Signer, digest
@@ -182,7 +184,7 @@ class Applications:
         applicant: dict[str, str | None],
         key: str,
     ) -> bytes:
-        for attempt in range(CHAIN_RETRIES):
+        for _ in range(CHAIN_RETRIES):
             now = datetime.now(UTC)
             app = Application(
                 id=str(uuid.uuid4()),
@@ -220,20 +222,18 @@ class Applications:
                     response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=receipt))
                     await idempotency.complete(session, ctx.tenant, ctx.principal.subject, key, response)
                 return response
-            except ServiceFailure as exc:
+            except (ChainMoved, IntegrityError):
+                # Another filing in this town took the next link first (or created the town's head).
                 await idle(session)
-                if exc.envelope.code is not ErrorCode.CONFLICT or attempt == CHAIN_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        raise failure(ErrorCode.CONFLICT, "Busy", "the town's record was changing too quickly; please retry")
 
-    async def _load(self, ctx: Context, application_id: str) -> tuple[Application, str]:
+    async def _load(self, ctx: Context, application_id: str, lock: bool = False) -> tuple[Application, str]:
         """The application and the caller's role towards it; 404 for anything not theirs to see."""
         role = role_of(ctx.principal, ctx.tenant)
-        app = (
-            await ctx.session.execute(
-                select(Application).where(Application.tenant == ctx.tenant, Application.id == application_id)
-            )
-        ).scalar_one_or_none()
+        query = select(Application).where(Application.tenant == ctx.tenant, Application.id == application_id)
+        if lock:
+            query = query.with_for_update()  # PostgreSQL: concurrent moves of one application queue up
+        app = (await ctx.session.execute(query)).scalar_one_or_none()
         if app is None or (role == workflow.RESIDENT and app.applicant_subject != ctx.principal.subject):
             # Another resident's application is reported as absent, not as forbidden.
             raise failure(ErrorCode.NOT_FOUND, "No such application", f"no application {application_id!r} here")
@@ -306,50 +306,49 @@ class Applications:
         return msg.ApplicationList(items=[summary(r, names.get(r.code)) for r in rows])
 
     async def transition(self, ctx: Context, req: msg.Transition) -> msg.ApplicationDetail:
-        for attempt in range(CHAIN_RETRIES):
-            app, role = await self._load(ctx, req.id)
-            procedure = await self.procedure(ctx, app.code)
-            allowed = workflow.allowed(procedure.workflow, app.status, role)
-            if req.to not in allowed:
-                raise failure(
-                    ErrorCode.CONFLICT,
-                    "Transition not allowed",
-                    f"from {app.status!r} you may move to: {', '.join(allowed) or 'nothing'}",
-                )
-            if req.answers and not (role == workflow.RESIDENT and app.status == "needs_info"):
-                raise failure(ErrorCode.VALIDATION, "Answers not expected", "answers go with a reply to a request for information")
-            merged = msgspec.json.decode(app.answers_json)
-            if req.answers:
-                merged = validate_answers(procedure.fields, {**merged, **req.answers}).values
-            await idle(ctx.session)
-            now = datetime.now(UTC)
+        session = ctx.session
+        for _ in range(CHAIN_RETRIES):
+            await idle(session)
             try:
-                async with ctx.session.begin():
-                    ctx.session.add(app)
-                    from_status = app.status
-                    app.status = req.to
-                    app.updated_at = now
-                    app.answers_json = _ENCODER.encode(merged)
+                async with session.begin():
+                    app, role = await self._load(ctx, req.id, lock=True)
+                    procedure = await self.procedure(ctx, app.code)
+                    allowed = workflow.allowed(procedure.workflow, app.status, role)
+                    if req.to not in allowed:
+                        raise failure(
+                            ErrorCode.CONFLICT,
+                            "Transition not allowed",
+                            f"from {app.status!r} you may move to: {', '.join(allowed) or 'nothing'}",
+                        )
+                    answers = msgspec.json.decode(app.answers_json)
+                    if req.answers:
+                        if not (role == workflow.RESIDENT and app.status == "needs_info"):
+                            raise failure(
+                                ErrorCode.VALIDATION, "Answers not expected",
+                                "answers go with a reply to a request for information",
+                            )
+                        answers = validate_answers(procedure.fields, {**answers, **req.answers}).values
+                    now = datetime.now(UTC)
+                    from_status, app.status, app.updated_at = app.status, req.to, now
+                    app.answers_json = _ENCODER.encode(answers)
                     if req.assign_to is not None and role == workflow.STAFF:
                         app.assigned_to = req.assign_to
-                    await chain.append(ctx.session, StatusChangeRow(
+                    await chain.append(session, StatusChangeRow(
                         tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
                         actor=ctx.principal.subject, actor_role=role, comment=req.comment, at=now))
                     event = msg.ApplicationStatusChanged(
                         event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
-                        channel=app.channel, applicant_subject=app.applicant_subject, from_status=from_status,  # type: ignore[arg-type]
-                        to_status=req.to, at=now, submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
-                    ctx.session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
-                                              _ENCODER.encode(event), event.event_id))
-            except ServiceFailure as exc:
-                await idle(ctx.session)
-                if exc.envelope.code is not ErrorCode.CONFLICT or attempt == CHAIN_RETRIES - 1:
-                    raise
+                        channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
+                        from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
+                        submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
+                    session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
+                                          _ENCODER.encode(event), event.event_id))
+            except ChainMoved:
                 continue
             if self.relay is not None:
                 self.relay.notify()
             return await self._detail(ctx, app, role)
-        raise AssertionError("unreachable")
+        raise failure(ErrorCode.CONFLICT, "Busy", "the town's record was changing too quickly; please retry")
 
 
 def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Region) -> Applications:

@@ -15,10 +15,13 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.errors import ErrorCode, failure
 from services.procedures.models import ChainHead, StatusChangeRow
 
 GENESIS = "0" * 64
+
+
+class ChainMoved(Exception):
+    """Another transaction extended the town's chain first; retry the whole transaction."""
 
 
 def utc(value: datetime) -> datetime:
@@ -66,7 +69,7 @@ async def append(session: AsyncSession, row: StatusChangeRow) -> StatusChangeRow
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise failure(ErrorCode.CONFLICT, "Concurrent change", "the town's record moved on; retry")
+            raise ChainMoved(row.tenant)
     session.add(row)
     return row
 

@@ -35,9 +35,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(migrations_dir: Path, url: str, revision: str = "head") -> None:
-    """Apply a service's Alembic migrations to ``url`` (sync entry point; Alembic runs its own loop)."""
+def migrate(migrations_dir: Path, url: str, revision: str = "head", app_role: str | None = None) -> None:
+    """Apply a service's Alembic migrations to ``url`` (sync entry point; Alembic runs its own loop).
+
+    ``app_role``: a PostgreSQL role the migrations grant the service's privileges to, where no
+    default privileges do (production's ``init.sql`` does).
+    """
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.attributes["database_url"] = url
+    if app_role:
+        config.attributes["app_role"] = app_role
     command.upgrade(config, revision)

@@ -26,7 +26,7 @@ from contracts import principal as principals
 from contracts import subjects
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure, from_validation_error
 from contracts.principal import Principal
-from services.runtime import telemetry
+from services.runtime import rls, telemetry
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ class Context:
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
-            self._session = self._sessions()
+            # Every transaction of this session runs as the request's town (row-level security).
+            self._session = self._sessions(info={rls.TENANT: self.tenant})
         return self._session
 
     async def close(self) -> None:
@@ -114,11 +115,11 @@ class ServiceApp:
     async def start(self, nc: Client, engine: AsyncEngine) -> Service:
         # Spans that nobody receives cost ~10% of a small request: open them only when recorded.
         self._traced = telemetry.recording()
-        self._writer = async_sessionmaker(engine, expire_on_commit=False)
+        self._writer = rls.sessionmaker(engine, expire_on_commit=False)
         # PostgreSQL reads in autocommit skip the BEGIN/ROLLBACK round trips; SQLite opens no
         # transaction for a SELECT anyway, and switching its isolation level costs thread hops.
         autocommit = engine.dialect.name != "sqlite"
-        self._reader = async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine)
+        self._reader = rls.sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine)
         # At most one request per pooled connection is in progress; the rest wait in NATS order
         # instead of churning overflow connections.
         self._in_flight = asyncio.Semaphore(engine.pool.size())  # type: ignore[attr-defined]

@@ -1,0 +1,295 @@
+"""Applications end to end: gateway → NATS → procedures → database, on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+
+import msgspec
+import nats
+import pytest
+from sqlalchemy import text
+
+from contracts.applications import SubmitApplication
+from services.procedures import idempotency
+from services.procedures.chain import verify
+from services.procedures.models import IdempotencyRecord
+from services.runtime.database import create_engine, session_factory
+from tests.conftest import gateway_client, running_procedures
+
+APPS = "/api/v1/applications"
+
+
+@pytest.fixture
+async def gateway(region, nats_url, procedures_db):
+    async with running_procedures(nats_url, procedures_db), gateway_client(region, nats_url) as client:
+        client.db_url = procedures_db
+        yield client
+
+
+def key() -> dict[str, str]:
+    return {"idempotency-key": str(uuid.uuid4())}
+
+
+async def submit(gateway, user: str, body: dict, host: str = "kitakata.localhost", **headers: str):
+    return await gateway.post(APPS, json=body, headers={**gateway.as_user(user), **key(), "host": host, **headers})
+
+
+async def test_a_card_verified_resident_submits_with_zero_typed_fields(gateway):
+    response = await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})
+    assert response.status_code == 201, response.text
+    created = response.json()
+    me = (await gateway.get("/api/v1/me", headers=gateway.as_user("kitakata.resident"))).json()["identity"]
+    app = created["application"]
+    assert app["status"] == "received" and app["channel"] == "online" and app["applicant_name"] == me["name"]
+    assert created["receipt"].count(".") == 2
+    detail = (await gateway.get(f"{APPS}/{app['id']}", headers=gateway.as_user("kitakata.resident"))).json()
+    assert me["address"] in detail["answers"].values()
+    assert [h["to_status"] for h in detail["history"]] == ["received"]
+    assert detail["allowed_transitions"] == ["withdrawn"]
+
+
+async def test_due_date_follows_the_standard_processing_days(gateway, region):
+    response = await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})
+    app = response.json()["application"]
+    days = next(o for o in region.town("kitakata").procedures if o.code == "juminhyo-copy").processing_days
+    days = region.standard("juminhyo-copy").processing_days if days is None else days
+    assert (app["due_on"] is None) == (days == 0)
+
+
+async def test_missing_idempotency_key_is_400(gateway):
+    response = await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers=gateway.as_user("kitakata.resident"))
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.text
+
+
+async def test_a_replay_returns_the_first_response_and_files_once(gateway):
+    headers = {**gateway.as_user("kitakata.resident"), **key()}
+    first = await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers=headers)
+    again = await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.content == again.content
+
+
+async def test_the_same_key_with_another_body_is_422(gateway):
+    headers = {**gateway.as_user("kitakata.resident"), **key()}
+    assert (await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers=headers)).status_code == 201
+    other = await gateway.post(APPS, json={"code": "juminhyo-copy", "answers": {"copies": "2"}}, headers=headers)
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.json()["detail"]
+
+
+async def test_a_concurrent_duplicate_is_409(gateway):
+    # The first request holds the key (claimed, still working) when the duplicate arrives.
+    token = gateway.as_user("kitakata.resident")
+    me = (await gateway.get("/api/v1/me", headers=token)).json()
+    body = SubmitApplication(code="juminhyo-copy")
+    k = str(uuid.uuid4())
+    engine = create_engine(gateway.db_url)
+    async with session_factory(engine)() as session:
+        assert await idempotency.claim(
+            session, "kitakata", me["subject"], k, idempotency.request_hash(msgspec.json.encode(body))
+        ) is None
+    await engine.dispose()
+    response = await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers={**token, "idempotency-key": k})
+    assert response.status_code == 409
+
+
+async def test_concurrent_duplicates_file_exactly_one_application(gateway):
+    headers = {**gateway.as_user("kitakata.resident"), **key()}
+    body = {"code": "income-certificate", "answers": {"certificate_type": "income", "fiscal_year": "latest"}}
+    responses = await asyncio.gather(*(gateway.post(APPS, json=body, headers=headers) for _ in range(6)))
+    created = {r.json()["application"]["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 1
+    assert all(r.status_code in (201, 409) for r in responses)
+
+
+@pytest.mark.parametrize(
+    ("answers", "fields"),
+    [
+        ({"owner_postal_code": "12345", "phone": "12"}, {"$.answers.owner_postal_code", "$.answers.phone"}),
+        ({"breed": ["a list"]}, {"$.answers.breed"}),
+        ({"no_such_field": "x"}, {"$.answers.no_such_field"}),
+    ],
+)
+async def test_bad_answers_name_every_field_in_both_languages_and_write_nothing(gateway, region, answers, fields):
+    dog = {f.name for f in region.standard("dog-registration").fields}
+    assert {f.split(".")[-1] for f in fields} - {"no_such_field"} <= dog
+    before = (await gateway.get(APPS, headers=gateway.as_user("kitakata.resident"))).json()["items"]
+    response = await submit(gateway, "kitakata.resident", {"code": "dog-registration", "answers": answers})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "validation"
+    named = {e["field"] for e in problem["errors"]}
+    assert fields <= named
+    assert all(e["message_ja"] and e["message_en"] for e in problem["errors"])
+    after = (await gateway.get(APPS, headers=gateway.as_user("kitakata.resident"))).json()["items"]
+    assert after == before
+
+
+async def test_a_resident_cannot_type_over_the_verified_identity(gateway, region):
+    name_field = next(f.name for f in region.standard("juminhyo-copy").fields if f.prefill == "name")
+    response = await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy", "answers": {name_field: "別人"}})
+    assert response.status_code == 422 and name_field in response.json()["detail"]
+
+
+async def test_a_malformed_body_is_400_naming_the_key(gateway):
+    response = await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy", "answers": "not an object"})
+    assert response.status_code == 400 and "answers" in response.text
+
+
+async def test_a_password_level_resident_must_step_up_to_submit(gateway):
+    response = await submit(gateway, "kitakata.resident-basic", {"code": "juminhyo-copy"})
+    assert response.status_code == 401 and 'acr_values="jpki"' in response.headers["www-authenticate"]
+
+
+COUNTER_APPLICANT = {"name": "会津 太郎", "address": "福島県喜多方市字御清水東7244-2", "birthdate": "1941-02-03"}
+
+
+async def test_counter_filing_joins_the_same_queue(gateway):
+    online = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]
+    counter = await submit(gateway, "kitakata.caseworker", {"code": "juminhyo-copy", "counter_applicant": COUNTER_APPLICANT})
+    assert counter.status_code == 201, counter.text
+    filed = counter.json()["application"]
+    assert filed["channel"] == "counter" and filed["applicant_name"] == "会津 太郎"
+    staff = gateway.as_user("kitakata.caseworker")
+    queue = (await gateway.get(APPS, headers=staff)).json()["items"]
+    ids = {a["id"] for a in queue}
+    assert {online["id"], filed["id"]} <= ids
+    detail = (await gateway.get(f"{APPS}/{filed['id']}", headers=staff)).json()
+    me = (await gateway.get("/api/v1/me", headers=staff)).json()
+    assert detail["filed_by"] == me["subject"]
+    only_counter = (await gateway.get(APPS, params={"channel": "counter"}, headers=staff)).json()["items"]
+    assert only_counter and all(a["channel"] == "counter" for a in only_counter)
+
+
+async def test_a_resident_cannot_file_at_the_counter(gateway):
+    response = await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy", "counter_applicant": COUNTER_APPLICANT})
+    assert response.status_code == 403
+
+
+async def test_counter_filing_with_a_bad_birthdate_names_it(gateway):
+    bad = {**COUNTER_APPLICANT, "birthdate": "1941-02-30"}
+    response = await submit(gateway, "kitakata.caseworker", {"code": "juminhyo-copy", "counter_applicant": bad})
+    assert response.status_code == 400 and "birthdate" in response.text
+
+
+async def move(gateway, user: str, app_id: str, to: str, **extra):
+    return await gateway.post(f"{APPS}/{app_id}/transitions", json={"to": to, **extra}, headers=gateway.as_user(user))
+
+
+async def test_every_legal_transition_of_the_standard_workflow(gateway):
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    steps = [
+        ("kitakata.caseworker", "in_review", {"comment": "確認します", "assign_to": "kitakata.caseworker"}),
+        ("kitakata.caseworker", "needs_info", {"comment": "用途を教えてください"}),
+        ("kitakata.resident", "in_review", {"answers": {"purpose": "bank"}}),
+        ("kitakata.admin", "approved", {}),
+        ("kitakata.caseworker", "issued", {}),
+        ("kitakata.caseworker", "closed", {}),
+    ]
+    for user, to, extra in steps:
+        response = await move(gateway, user, app_id, to, **extra)
+        assert response.status_code == 200, (to, response.text)
+        assert response.json()["summary"]["status"] == to
+    history = response.json()["history"]
+    assert [h["to_status"] for h in history] == ["received", "in_review", "needs_info", "in_review", "approved", "issued", "closed"]
+    assert history[1]["comment"] == "確認します" and response.json()["summary"]["assigned_to"] == "kitakata.caseworker"
+    assert response.json()["answers"]["purpose"] == "bank"
+    assert response.json()["allowed_transitions"] == []
+
+
+async def test_rejection_and_withdrawal(gateway):
+    first = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    assert (await move(gateway, "kitakata.caseworker", first, "rejected", comment="重複")).status_code == 200
+    assert (await move(gateway, "kitakata.caseworker", first, "closed")).status_code == 200
+    second = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    assert (await move(gateway, "kitakata.caseworker", second, "in_review")).status_code == 200
+    assert (await move(gateway, "kitakata.resident", second, "withdrawn")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("user", "to", "allowed"),
+    [
+        ("kitakata.caseworker", "approved", "in_review, rejected"),
+        ("kitakata.caseworker", "closed", "in_review, rejected"),
+        ("kitakata.resident", "in_review", "withdrawn"),
+        ("kitakata.resident", "approved", "withdrawn"),
+    ],
+)
+async def test_an_illegal_transition_is_409_naming_the_allowed_ones(gateway, user, to, allowed):
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    response = await move(gateway, user, app_id, to)
+    assert response.status_code == 409
+    assert response.json()["detail"].endswith(allowed)
+
+
+async def test_an_unknown_status_is_400(gateway):
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    assert (await move(gateway, "kitakata.caseworker", app_id, "teleported")).status_code == 400
+
+
+async def test_the_audit_chain_detects_a_direct_sql_edit(gateway):
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    assert (await move(gateway, "kitakata.caseworker", app_id, "in_review", comment="ok")).status_code == 200
+    engine = create_engine(gateway.db_url)
+    async with session_factory(engine)() as session:
+        assert (await verify(session, "kitakata")).intact
+        seq = (await session.execute(text(
+            "SELECT seq FROM status_changes WHERE application_id = :a AND to_status = 'in_review'"), {"a": app_id})).scalar_one()
+        await session.execute(text("UPDATE status_changes SET comment = 'edited' WHERE tenant = 'kitakata' AND seq = :s"), {"s": seq})
+        await session.commit()
+        report = await verify(session, "kitakata")
+        await session.execute(text("UPDATE status_changes SET comment = 'ok' WHERE tenant = 'kitakata' AND seq = :s"), {"s": seq})
+        await session.commit()
+        assert (await verify(session, "kitakata")).intact
+    await engine.dispose()
+    assert report.broken_at == seq and "content" in report.reason
+
+
+async def test_a_receipt_verifies_and_one_changed_byte_does_not(gateway):
+    created = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()
+    receipt = created["receipt"]
+    check = (await gateway.post("/api/v1/verify", json={"token": receipt}, headers={"host": "bandai.localhost"})).json()
+    assert check["valid"] is True and check["tenant"] == "kitakata" and check["town_name_ja"] == "喜多方市"
+    assert check["claims"]["sub"] == created["application"]["id"] and check["issued_at"]
+    head, payload, signature = receipt.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["applicant_name"] = claims["applicant_name"] + "x"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    for forged in (f"{head}.{forged_payload}.{signature}", f"{head}.{payload}.{flipped}", "garbage"):
+        result = (await gateway.post("/api/v1/verify", json={"token": forged})).json()
+        assert result["valid"] is False and result["reason"]
+    kid = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["kid"]
+    jwks = (await gateway.get("/api/v1/tenant/jwks.json")).json()
+    assert kid in {k["kid"] for k in jwks["keys"]} and all("d" not in k for k in jwks["keys"])
+    stored = (await gateway.get(f"{APPS}/{created['application']['id']}/receipt", headers=gateway.as_user("kitakata.resident")))
+    assert stored.json()["receipt"] == receipt
+
+
+async def test_verify_with_a_bad_body_is_400(gateway):
+    assert (await gateway.post("/api/v1/verify", json={"tok": "x"})).status_code == 400
+
+
+async def test_events_reach_jetstream_with_their_ids(gateway, nats_url):
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    sub = await js.subscribe("aizu.evt.kitakata.application.>", ordered_consumer=True, deliver_policy=nats.js.api.DeliverPolicy.NEW)
+    try:
+        app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+        assert (await move(gateway, "kitakata.caseworker", app_id, "in_review")).status_code == 200
+        seen = []
+        while len(seen) < 2:
+            msg = await sub.next_msg(timeout=5)
+            event = json.loads(msg.data)
+            if event["application_id"] == app_id:
+                seen.append((msg.subject, event["type"], msg.headers["Nats-Msg-Id"] == event["event_id"]))
+    finally:
+        await nc.close()
+    assert seen == [
+        ("aizu.evt.kitakata.application.submitted", "application.submitted", True),
+        ("aizu.evt.kitakata.application.status_changed", "application.status_changed", True),
+    ]
