@@ -90,6 +90,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             signin.login,
             signin.callback,
             signin.logout,
+            signin.session_principal,
         ],
         state=State({"settings": settings, "resolver": resolver, "verifier": verifier}),
         stores={"sessions": sessions},

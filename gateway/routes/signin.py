@@ -22,7 +22,9 @@ from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 
+from contracts.principal import Principal
 from contracts.tenant_profile import TenantProfile
+from gateway.access import Caller
 from gateway import principals
 from gateway.tokens import InvalidToken
 
@@ -127,3 +129,9 @@ async def logout(request: Request[Any, Any, Any], state: State, tenant: TenantPr
             pass  # the provider's session may already be gone; ours ends regardless
     request.clear_session()
     return Redirect("/", status_code=303)
+
+
+@get("/auth/me", tags=["sign-in"], include_in_schema=False)
+async def session_principal(caller: Caller) -> Principal:
+    """Who the browser session belongs to (401 when it has none): the pages' view of the caller."""
+    return caller.signed_in()

@@ -236,7 +236,7 @@ class Applications:
         app = (await ctx.session.execute(query)).scalar_one_or_none()
         if app is None or (role == workflow.RESIDENT and app.applicant_subject != ctx.principal.subject):
             # Another resident's application is reported as absent, not as forbidden.
-            raise failure(ErrorCode.NOT_FOUND, "No such application", f"no application {application_id!r} here")
+            raise failure(ErrorCode.NOT_FOUND, "No such application", "there is no such application here")
         return app, role
 
     async def _detail(self, ctx: Context, app: Application, role: str) -> msg.ApplicationDetail:
@@ -270,13 +270,17 @@ class Applications:
     async def receipt(self, ctx: Context, req: msg.GetApplication) -> msg.Receipt:
         app, role = await self._load(ctx, req.id)
         if app.receipt is None:
-            raise failure(ErrorCode.NOT_FOUND, "No receipt", f"application {app.id} has no receipt")
+            raise failure(ErrorCode.NOT_FOUND, "No receipt", "this application has no receipt")
+        receipt = msg.Receipt(application_id=app.id, receipt=app.receipt)
         if role == workflow.STAFF:
             await self._audit_staff_read(ctx, app)
-        return msg.Receipt(application_id=app.id, receipt=app.receipt)
+        return receipt
 
     async def _audit_staff_read(self, ctx: Context, app: Application) -> None:
-        """A staff member read a resident's record: recorded like every other audit entry."""
+        """A staff member read a resident's record: recorded like every other audit entry.
+
+        Call it after the reply is built: ending the read's transaction expires what it loaded.
+        """
         record = AuditRecord(
             at=datetime.now(UTC), kind="staff_read", tenant=ctx.tenant, actor=ctx.principal.subject,
             actor_tenant=ctx.principal.tenant, roles=ctx.principal.roles, action=f"read application {app.id}",
