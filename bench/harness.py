@@ -25,6 +25,7 @@ class WrkRun:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
 
 def _ms(text: str) -> float:
@@ -38,16 +39,30 @@ def parse_wrk(output: str) -> WrkRun:
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return WrkRun(rps=rps, p50_ms=p50, p99_ms=p99, errors=errors + (int(non2xx.group(1)) if non2xx else 0))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    return WrkRun(
+        rps=rps, p50_ms=p50, p99_ms=p99, errors=errors + (int(non2xx.group(1)) if non2xx else 0), requests=requests
+    )
 
 
-def wrk(url: str, host: str, *, connections: int = 32, seconds: int = 10, threads: int = 1) -> WrkRun:
+def wrk(
+    url: str,
+    host: str,
+    *,
+    connections: int = 32,
+    seconds: int = 10,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+) -> WrkRun:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk (or run `make bench`)")
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Host: {host}", url],
-        capture_output=True, text=True, check=True, timeout=seconds + 30,
-    ).stdout
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Host: {host}"]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    if script is not None:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     return parse_wrk(out)
 
 
@@ -57,6 +72,7 @@ def median_run(runs: list[WrkRun]) -> WrkRun:
         p50_ms=statistics.median(r.p50_ms for r in runs),
         p99_ms=statistics.median(r.p99_ms for r in runs),
         errors=sum(r.errors for r in runs),
+        requests=sum(r.requests for r in runs),
     )
 
 

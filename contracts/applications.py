@@ -28,15 +28,33 @@ class CounterApplicant(msgspec.Struct, frozen=True, kw_only=True):
     subject: str | None = None
 
 
+class Location(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a report is (a ``located`` procedure): a point (WGS 84), words for the place, or both."""
+
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    long: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+    #: The reporter's words for the place ("喜多方市役所前の交差点"), not anyone's postal address.
+    address_string: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.lat is None) != (self.long is None):
+            raise ValueError("lat and long go together")
+        if self.lat is None and self.address_string is None:
+            raise ValueError("a location needs lat and long, or address_string")
+
+
 class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     answers: dict[str, Any] = {}
     #: Set only by a caseworker filing at the counter on a resident's behalf.
     counter_applicant: CounterApplicant | None = None
+    #: Only for procedures that are ``located`` (reports).
+    location: Location | None = None
 
 
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
-    seq: int
+    #: Position in the town's hash chain; None until the change is sealed (well under a second).
+    seq: int | None
     from_status: Status | None
     to_status: Status
     actor: str

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from contracts import applications, audit, errors, receipts, health, principal, procedures, tenant_profile
+from contracts import applications, audit, errors, open311, receipts, health, principal, procedures, tenant_profile
 
 #: Every message shape on the bus, by the name its schema file carries.
 MESSAGES: dict[str, type] = {
@@ -33,6 +33,15 @@ MESSAGES: dict[str, type] = {
     "applications.ApplicationEvent": applications.ApplicationEvent,
     "receipts.VerifyRequest": receipts.VerifyRequest,
     "receipts.Verification": receipts.Verification,
+    "open311.ListServices": open311.ListServices,
+    "open311.ServiceList": list[open311.Service],
+    "open311.GetServiceDefinition": open311.GetServiceDefinition,
+    "open311.ServiceDefinition": open311.ServiceDefinition,
+    "open311.ListServiceRequests": open311.ListServiceRequests,
+    "open311.GetServiceRequest": open311.GetServiceRequest,
+    "open311.ServiceRequests": list[open311.ServiceRequest],
+    "open311.PostServiceRequest": open311.PostServiceRequest,
+    "open311.RequestsCreated": list[open311.RequestCreated],
 }
 
 SCHEMA_DIR = Path(__file__).parent / "schema"

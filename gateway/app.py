@@ -19,7 +19,7 @@ from gateway import problems
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
-from gateway.routes import applications, catalog, health, identity, receipts, signin
+from gateway.routes import applications, catalog, health, identity, open311, receipts, signin
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
 from gateway.tokens import TokenVerifier
@@ -85,6 +85,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             applications.get_application,
             applications.transition_application,
             applications.get_receipt,
+            open311.router,
             receipts.verify,
             receipts.town_keys,
             signin.login,

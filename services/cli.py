@@ -78,6 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from services.procedures.chain import verify
     from services.runtime.database import create_engine, session_factory
+    from services.runtime.rls import use_tenant
     from services.runtime.settings import database_url
 
     region = _region(args.dir)
@@ -90,14 +91,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         engine = create_engine(database_url("procedures", migration=True))
         try:
             async with session_factory(engine)() as session:
-                return [await verify(session, town) for town in towns]
+                reports = []
+                for town in towns:
+                    await use_tenant(session, town)  # row-level security binds the owner too
+                    reports.append(await verify(session, town))
+                return reports
         finally:
             await engine.dispose()
 
     broken = 0
     for report in asyncio.run(run()):
         if report.intact:
-            print(f"{report.tenant}: intact, {report.links} links")
+            print(f"{report.tenant}: intact, {report.links} links, {report.unsealed} not yet sealed")
         else:
             broken += 1
             print(f"{report.tenant}: BROKEN at link {report.broken_at}: {report.reason}")

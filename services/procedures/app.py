@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from nats.aio.client import Client
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.tenants import Region, default_directory, load_region
-from services.procedures import applications, catalog, receipts
+from services.procedures import applications, catalog, open311, receipts
+from services.procedures.chain import Sealer
 from services.procedures.receipts import Signer
 from services.procedures.models import OutboxRow
-from services.runtime import streams
+from services.runtime import rls, streams
 from services.runtime.outbox import OutboxRelay
 from services.runtime.service import ServiceApp
 
@@ -25,18 +26,27 @@ def build(catalog_max_age: float | None = None, region: Region | None = None) ->
     app = ServiceApp(NAME, VERSION, "Each town's procedures, applications and workflow")
     reader = catalog.register(app, catalog_max_age)
     signer = Signer()
-    handlers = applications.register(app, reader, signer, region or load_region(default_directory()))
+    region = region or load_region(default_directory())
+    handlers = applications.register(app, reader, signer, region)
+    app.parts["applications"] = handlers
+    open311.register(app, reader, handlers)
     receipts.register(app, signer)
 
     async def start_relay(nc: Client, engine: AsyncEngine) -> None:
         js = nc.jetstream()
         await streams.ensure(js, streams.EVENTS, streams.AUDIT)
-        handlers.relay = OutboxRelay(async_sessionmaker(engine, expire_on_commit=False), OutboxRow, js)
+        # Town by town: the outbox has row-level security like every table (services/runtime/rls.py).
+        towns = [town.slug for town in region.towns]
+        sessions = rls.sessionmaker(engine, expire_on_commit=False)
+        handlers.relay = OutboxRelay(sessions, OutboxRow, js, tenants=towns)
         handlers.relay.start()
+        handlers.sealer = Sealer(sessions, towns)
+        handlers.sealer.start()
 
     async def stop_relay() -> None:
-        if handlers.relay is not None:
-            await handlers.relay.stop()
+        for worker in (handlers.relay, handlers.sealer):
+            if worker is not None:
+                await worker.stop()
 
     app.on_start.append(start_relay)
     app.on_stop.append(stop_relay)

@@ -20,13 +20,13 @@ from contracts import applications as msg
 from contracts import headers as h
 from contracts import subjects
 from contracts.audit import AuditRecord
-from contracts.errors import ErrorCode, failure
+from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Region
 from contracts.procedures import ProcedureDetail
 from services.procedures import chain, idempotency, workflow
-from services.procedures.chain import ChainMoved
+from services.procedures.chain import Sealer
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
 from services.procedures.receipts import Signer, digest
@@ -38,7 +38,6 @@ from services.runtime.service import Context, ServiceApp
 TOKYO = ZoneInfo("Asia/Tokyo")
 _DETAIL = msgspec.json.Decoder(ProcedureDetail)
 _ENCODER = msgspec.json.Encoder()
-CHAIN_RETRIES = 5
 
 
 def due_on(submitted_at: datetime, processing_days: int) -> date | None:
@@ -89,6 +88,15 @@ class Applications:
         self.signer = signer
         self.region = region
         self.relay: OutboxRelay | None = None
+        self.sealer: Sealer | None = None
+        self.keys = idempotency.Keys()
+
+    def _committed(self) -> None:
+        """Changes with events and links committed: publish and seal them soon."""
+        if self.relay is not None:
+            self.relay.notify()
+        if self.sealer is not None:
+            self.sealer.notify()
 
     def receipt_claims(self, app: Application, procedure: ProcedureDetail, valid: ValidAnswers) -> ReceiptClaims:
         town = self.region.town(app.tenant)
@@ -155,22 +163,30 @@ class Applications:
         if not key:
             raise failure(ErrorCode.BAD_REQUEST, "Idempotency-Key required", "send an Idempotency-Key header")
         procedure = await self.procedure(ctx, req.code)
+        if req.location is not None and not procedure.located:
+            raise failure(ErrorCode.VALIDATION, "No location for this procedure", f"{procedure.code} takes no location", [
+                FieldError(field="$.location", message_ja="この手続きには場所を指定できません。",
+                           message_en="This procedure takes no location."),
+            ])
         answers, channel, applicant = self._answers_for(ctx, req, procedure)
         valid = validate_answers(procedure.fields, answers)
         session = ctx.session
-        await idle(session)
         digest = idempotency.request_hash(_ENCODER.encode(req))
-        replay = await idempotency.claim(session, ctx.tenant, ctx.principal.subject, key, digest)
-        if replay is not None:
-            return replay
-        try:
-            response = await self._file(session, ctx, req, procedure, valid, channel, applicant, key)
-        except BaseException:
+        subject = ctx.principal.subject
+        async with self.keys.claim(session, ctx.tenant, subject, key, digest) as replay:
+            if replay is not None:
+                return replay
             await idle(session)
-            await idempotency.release(session, ctx.tenant, ctx.principal.subject, key)
-            raise
-        if self.relay is not None:
-            self.relay.notify()
+            try:
+                response = await self._file(session, ctx, req, procedure, valid, channel, applicant, key, digest)
+            except IntegrityError:
+                # Another copy of the service filed this key a moment ago: answer as it did.
+                await idle(session)
+                stored = await idempotency.stored_response(session, ctx.tenant, subject, key, digest)
+                if stored is None:
+                    raise
+                return stored
+        self._committed()
         return response
 
     async def _file(
@@ -183,49 +199,47 @@ class Applications:
         channel: str,
         applicant: dict[str, str | None],
         key: str,
+        digest: str,
     ) -> bytes:
-        for _ in range(CHAIN_RETRIES):
-            now = datetime.now(UTC)
-            app = Application(
-                id=str(uuid.uuid4()),
-                tenant=ctx.tenant,
-                code=procedure.code,
-                channel=channel,
-                status="received",
-                applicant_subject=applicant["subject"],
-                applicant_name=applicant["name"] or "",
-                applicant_address=applicant["address"],
-                applicant_birthdate=applicant["birthdate"],
-                filed_by=ctx.principal.subject if channel == "counter" else None,
-                answers_json=_ENCODER.encode(valid.values),
-                assigned_to=None,
-                due_on=due_on(now, procedure.processing_days),
-                submitted_at=now,
-                updated_at=now,
-            )
-            try:
-                async with session.begin():
-                    session.add(app)
-                    for a in valid.attachments:
-                        session.add(AttachmentRow(tenant=ctx.tenant, application_id=app.id, field=a.field, filename=a.filename,
-                                                  media_type=a.media_type, size=a.size, sha256=a.sha256, content=a.content))
-                    await chain.append(session, StatusChangeRow(
-                        tenant=ctx.tenant, application_id=app.id, from_status=None, to_status="received",
-                        actor=ctx.principal.subject, actor_role=channel, comment="", at=now))
-                    event = msg.ApplicationSubmitted(
-                        event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
-                        channel=channel, applicant_subject=app.applicant_subject, at=now)  # type: ignore[arg-type]
-                    session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
-                                          _ENCODER.encode(event), event.event_id))
-                    receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
-                    app.receipt = receipt
-                    response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=receipt))
-                    await idempotency.complete(session, ctx.tenant, ctx.principal.subject, key, response)
-                return response
-            except (ChainMoved, IntegrityError):
-                # Another filing in this town took the next link first (or created the town's head).
-                await idle(session)
-        raise failure(ErrorCode.CONFLICT, "Busy", "the town's record was changing too quickly; please retry")
+        now = datetime.now(UTC)
+        app = Application(
+            id=str(uuid.uuid4()),
+            tenant=ctx.tenant,
+            code=procedure.code,
+            channel=channel,
+            status="received",
+            applicant_subject=applicant["subject"],
+            applicant_name=applicant["name"] or "",
+            applicant_address=applicant["address"],
+            applicant_birthdate=applicant["birthdate"],
+            filed_by=ctx.principal.subject if channel == "counter" else None,
+            answers_json=_ENCODER.encode(valid.values),
+            assigned_to=None,
+            due_on=due_on(now, procedure.processing_days),
+            lat=req.location.lat if req.location else None,
+            long=req.location.long if req.location else None,
+            address_string=req.location.address_string if req.location else None,
+            submitted_at=now,
+            updated_at=now,
+        )
+        async with session.begin():
+            session.add(app)
+            for a in valid.attachments:
+                session.add(AttachmentRow(tenant=ctx.tenant, application_id=app.id, field=a.field, filename=a.filename,
+                                          media_type=a.media_type, size=a.size, sha256=a.sha256, content=a.content))
+            session.add(StatusChangeRow(
+                tenant=ctx.tenant, application_id=app.id, from_status=None, to_status="received",
+                actor=ctx.principal.subject, actor_role=channel, comment="", at=now))
+            event = msg.ApplicationSubmitted(
+                event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
+                channel=channel, applicant_subject=app.applicant_subject, at=now)  # type: ignore[arg-type]
+            session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
+                                  _ENCODER.encode(event), event.event_id))
+            receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
+            app.receipt = receipt
+            response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=receipt))
+            session.add(idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, response))
+        return response
 
     async def _load(self, ctx: Context, application_id: str, lock: bool = False) -> tuple[Application, str]:
         """The application and the caller's role towards it; 404 for anything not theirs to see."""
@@ -244,7 +258,7 @@ class Applications:
             await ctx.session.execute(
                 select(StatusChangeRow)
                 .where(StatusChangeRow.tenant == ctx.tenant, StatusChangeRow.application_id == app.id)
-                .order_by(StatusChangeRow.seq)
+                .order_by(StatusChangeRow.id)
             )
         ).scalars().all()
         procedure = await self.procedure(ctx, app.code)
@@ -311,48 +325,41 @@ class Applications:
 
     async def transition(self, ctx: Context, req: msg.Transition) -> msg.ApplicationDetail:
         session = ctx.session
-        for _ in range(CHAIN_RETRIES):
-            await idle(session)
-            try:
-                async with session.begin():
-                    app, role = await self._load(ctx, req.id, lock=True)
-                    procedure = await self.procedure(ctx, app.code)
-                    allowed = workflow.allowed(procedure.workflow, app.status, role)
-                    if req.to not in allowed:
-                        raise failure(
-                            ErrorCode.CONFLICT,
-                            "Transition not allowed",
-                            f"from {app.status!r} you may move to: {', '.join(allowed) or 'nothing'}",
-                        )
-                    answers = msgspec.json.decode(app.answers_json)
-                    if req.answers:
-                        if not (role == workflow.RESIDENT and app.status == "needs_info"):
-                            raise failure(
-                                ErrorCode.VALIDATION, "Answers not expected",
-                                "answers go with a reply to a request for information",
-                            )
-                        answers = validate_answers(procedure.fields, {**answers, **req.answers}).values
-                    now = datetime.now(UTC)
-                    from_status, app.status, app.updated_at = app.status, req.to, now
-                    app.answers_json = _ENCODER.encode(answers)
-                    if req.assign_to is not None and role == workflow.STAFF:
-                        app.assigned_to = req.assign_to
-                    await chain.append(session, StatusChangeRow(
-                        tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
-                        actor=ctx.principal.subject, actor_role=role, comment=req.comment, at=now))
-                    event = msg.ApplicationStatusChanged(
-                        event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
-                        channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
-                        from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
-                        submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
-                    session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
-                                          _ENCODER.encode(event), event.event_id))
-            except ChainMoved:
-                continue
-            if self.relay is not None:
-                self.relay.notify()
-            return await self._detail(ctx, app, role)
-        raise failure(ErrorCode.CONFLICT, "Busy", "the town's record was changing too quickly; please retry")
+        await idle(session)
+        async with session.begin():
+            app, role = await self._load(ctx, req.id, lock=True)
+            procedure = await self.procedure(ctx, app.code)
+            allowed = workflow.allowed(procedure.workflow, app.status, role)
+            if req.to not in allowed:
+                raise failure(
+                    ErrorCode.CONFLICT,
+                    "Transition not allowed",
+                    f"from {app.status!r} you may move to: {', '.join(allowed) or 'nothing'}",
+                )
+            answers = msgspec.json.decode(app.answers_json)
+            if req.answers:
+                if not (role == workflow.RESIDENT and app.status == "needs_info"):
+                    raise failure(
+                        ErrorCode.VALIDATION, "Answers not expected", "answers go with a reply to a request for information"
+                    )
+                answers = validate_answers(procedure.fields, {**answers, **req.answers}).values
+            now = datetime.now(UTC)
+            from_status, app.status, app.updated_at = app.status, req.to, now
+            app.answers_json = _ENCODER.encode(answers)
+            if req.assign_to is not None and role == workflow.STAFF:
+                app.assigned_to = req.assign_to
+            session.add(StatusChangeRow(
+                tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
+                actor=ctx.principal.subject, actor_role=role, comment=req.comment, at=now))
+            event = msg.ApplicationStatusChanged(
+                event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
+                channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
+                from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
+                submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
+            session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
+                                  _ENCODER.encode(event), event.event_id))
+        self._committed()
+        return await self._detail(ctx, app, role)
 
 
 def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Region) -> Applications:

@@ -1,27 +1,32 @@
-"""Each town's status changes form an append-only hash chain.
+"""Each town's status changes form an append-only hash chain, sealed in batches.
 
 A link's hash covers its content and the previous link's hash, so editing, deleting or reordering
-any row in the database breaks every later link; ``verify`` finds the first broken one.
+any sealed row breaks every later link; ``verify`` finds the first broken one.
+
+Requests only insert their change (unsealed: no ``seq`` yet). A sealer, one at a time per town
+(the head row is locked), takes the unsealed changes in insertion order and links them. Keeping
+the chain's head off the request path is what lets a town take hundreds of filings a second: a
+head updated by every request would serialise them all on one row. A change waits for its seal
+about as long as the outbox waits to publish (well under a second).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.procedures.models import ChainHead, StatusChangeRow
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
-
-
-class ChainMoved(Exception):
-    """Another transaction extended the town's chain first; retry the whole transaction."""
 
 
 def utc(value: datetime) -> datetime:
@@ -29,11 +34,11 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def link_hash(row: StatusChangeRow, prev_hash: str) -> str:
+def link_hash(row: StatusChangeRow, seq: int, prev_hash: str) -> str:
     content = msgspec.json.encode(
         [
             row.tenant,
-            row.seq,
+            seq,
             row.application_id,
             row.from_status,
             row.to_status,
@@ -47,31 +52,77 @@ def link_hash(row: StatusChangeRow, prev_hash: str) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-async def append(session: AsyncSession, row: StatusChangeRow) -> StatusChangeRow:
-    """Put ``row`` at the end of its town's chain, inside the caller's transaction.
+async def seal(session: AsyncSession, tenant: str, batch: int = 1000) -> int:
+    """Link up to ``batch`` unsealed changes of ``tenant`` onto its chain; returns how many."""
+    async with session.begin():
+        head = (
+            await session.execute(select(ChainHead).where(ChainHead.tenant == tenant).with_for_update())
+        ).scalar_one_or_none()
+        if head is None:
+            head = ChainHead(tenant=tenant, seq=0, hash=GENESIS)
+            session.add(head)
+        rows = (
+            await session.execute(
+                select(StatusChangeRow)
+                .where(StatusChangeRow.tenant == tenant, StatusChangeRow.seq.is_(None))
+                .order_by(StatusChangeRow.id)
+                .limit(batch)
+            )
+        ).scalars().all()
+        seq, prev = head.seq, head.hash
+        for row in rows:
+            seq += 1
+            row.seq, row.prev_hash = seq, prev
+            row.hash = prev = link_hash(row, seq, prev)
+        head.seq, head.hash = seq, prev
+    return len(rows)
 
-    The head is advanced with a compare-and-set on its sequence number: a concurrent writer that
-    read the same head fails here and its whole transaction is retried by the caller.
-    """
-    head = (await session.execute(select(ChainHead).where(ChainHead.tenant == row.tenant))).scalar_one_or_none()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-    row.seq = seq + 1
-    row.prev_hash = prev
-    row.hash = link_hash(row, prev)
-    if head is None:
-        # Seeding creates every town's head, so this runs only for a town added since.
-        session.add(ChainHead(tenant=row.tenant, seq=row.seq, hash=row.hash))
-    else:
-        moved = await session.execute(
-            update(ChainHead)
-            .where(ChainHead.tenant == row.tenant, ChainHead.seq == seq)
-            .values(seq=row.seq, hash=row.hash)
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise ChainMoved(row.tenant)
-    session.add(row)
-    return row
+
+class Sealer:
+    """Seals every town's new changes soon after they commit (woken by ``notify``, else polling)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], tenants: Sequence[str], poll_seconds: float = 1.0) -> None:
+        self._sessions = sessions
+        self._tenants = list(tenants)
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="chain-sealer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def seal_all(self) -> int:
+        sealed = 0
+        for tenant in self._tenants:
+            async with self._sessions(info={"tenant": tenant}) as session:  # row-level security: this town
+                while count := await seal(session, tenant):
+                    sealed += count
+        return sealed
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.seal_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("sealing failed; retrying", exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -80,30 +131,44 @@ class ChainReport:
     links: int
     broken_at: int | None
     reason: str = ""
+    unsealed: int = 0
 
     @property
     def intact(self) -> bool:
         return self.broken_at is None
 
 
-def check(tenant: str, rows: Sequence[StatusChangeRow], head: ChainHead | None) -> ChainReport:
+def check(tenant: str, rows: Sequence[StatusChangeRow], head: ChainHead | None, unsealed: int = 0) -> ChainReport:
     prev = GENESIS
     for expected_seq, row in enumerate(rows, start=1):
         if row.seq != expected_seq:
-            return ChainReport(tenant, len(rows), expected_seq, f"link {expected_seq} is missing")
+            return ChainReport(tenant, len(rows), expected_seq, f"link {expected_seq} is missing", unsealed)
         if row.prev_hash != prev:
-            return ChainReport(tenant, len(rows), row.seq, "does not point at the link before it")
-        if link_hash(row, prev) != row.hash:
-            return ChainReport(tenant, len(rows), row.seq, "content does not match its hash")
+            return ChainReport(tenant, len(rows), expected_seq, "does not point at the link before it", unsealed)
+        if link_hash(row, expected_seq, prev) != row.hash:
+            return ChainReport(tenant, len(rows), expected_seq, "content does not match its hash", unsealed)
         prev = row.hash
-    if rows and (head is None or head.seq != rows[-1].seq or head.hash != prev):
-        return ChainReport(tenant, len(rows), len(rows), "the chain's head does not match its last link")
-    return ChainReport(tenant, len(rows), None)
+    if (head.seq if head else 0) != len(rows) or (head.hash if head else GENESIS) != prev:
+        return ChainReport(tenant, len(rows), len(rows) + 1, "the chain's head does not match its last link", unsealed)
+    return ChainReport(tenant, len(rows), None, "", unsealed)
 
 
 async def verify(session: AsyncSession, tenant: str) -> ChainReport:
     rows = (
-        await session.execute(select(StatusChangeRow).where(StatusChangeRow.tenant == tenant).order_by(StatusChangeRow.seq))
+        await session.execute(
+            select(StatusChangeRow)
+            .where(StatusChangeRow.tenant == tenant, StatusChangeRow.seq.is_not(None))
+            .order_by(StatusChangeRow.seq)
+        )
     ).scalars().all()
     head = (await session.execute(select(ChainHead).where(ChainHead.tenant == tenant))).scalar_one_or_none()
-    return check(tenant, rows, head)
+    unsealed = (
+        await session.execute(
+            select(func.count()).select_from(StatusChangeRow).where(
+                StatusChangeRow.tenant == tenant, StatusChangeRow.seq.is_(None)
+            )
+        )
+    ).scalar_one()
+    return check(tenant, rows, head, unsealed)
+
+

@@ -1,85 +1,72 @@
 """``Idempotency-Key`` for submissions: a retry returns the first answer, never a second application.
 
-The key is claimed in its own short transaction before the work starts, so a concurrent duplicate
-finds it ``in_progress`` (409) instead of waiting; the work's transaction then stores the
-response with the key. A claim whose request died is taken over after ``STALE_AFTER``.
+The key and the response are stored in the same transaction as the application, so a filing and
+its key commit together or not at all. While a request runs, its key is held in this process: a
+duplicate arriving meanwhile gets 409 instead of doing the work twice. A duplicate reaching
+another copy of the service at the same moment loses on the table's primary key and is answered
+with the stored response.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.errors import ErrorCode, failure
-from services.procedures.chain import utc
 from services.procedures.models import IdempotencyRecord
 
-STALE_AFTER = timedelta(seconds=60)
+Claim = tuple[str, str, str]
 
 
 def request_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-async def claim(session: AsyncSession, tenant: str, principal: str, key: str, digest: str) -> bytes | None:
-    """Claim ``key``: None to go ahead, or the stored response of the request that used it first."""
-    now = datetime.now(UTC)
-    try:
-        async with session.begin():
-            session.add(
-                IdempotencyRecord(
-                    tenant=tenant, principal=principal, key=key, request_hash=digest, state="in_progress", created_at=now
-                )
+async def stored_response(session: AsyncSession, tenant: str, principal: str, key: str, digest: str) -> bytes | None:
+    """The response first given for this key, or None; 422 if the key came with another body."""
+    record = (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.tenant == tenant, IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
             )
+        )
+    ).scalar_one_or_none()
+    if record is None:
         return None
-    except IntegrityError:
-        await session.rollback()
-    async with session.begin():
-        record = (
-            await session.execute(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.tenant == tenant,
-                    IdempotencyRecord.principal == principal,
-                    IdempotencyRecord.key == key,
-                )
-            )
-        ).scalar_one()
-        if record.request_hash != digest:
-            raise failure(
-                ErrorCode.VALIDATION,
-                "Idempotency key reused",
-                "this Idempotency-Key was used with a different request body",
-            )
-        if record.state == "done" and record.response is not None:
-            return record.response
-        if now - utc(record.created_at) < STALE_AFTER:
-            raise failure(ErrorCode.CONFLICT, "Request in progress", "a request with this Idempotency-Key is still running")
-        record.created_at = now  # take over an abandoned claim
-    return None
+    if record.request_hash != digest:
+        raise failure(
+            ErrorCode.VALIDATION, "Idempotency key reused", "this Idempotency-Key was used with a different request body"
+        )
+    return record.response
 
 
-async def complete(session: AsyncSession, tenant: str, principal: str, key: str, response: bytes) -> None:
-    """Store the response with the key; call inside the work's own transaction."""
-    await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.tenant == tenant, IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
-        .values(state="done", response=response)
-        .execution_options(synchronize_session=False)
+def record(tenant: str, principal: str, key: str, digest: str, response: bytes) -> IdempotencyRecord:
+    """The row to add in the work's own transaction."""
+    return IdempotencyRecord(
+        tenant=tenant, principal=principal, key=key, request_hash=digest, response=response,
+        created_at=datetime.now(UTC),
     )
 
 
-async def release(session: AsyncSession, tenant: str, principal: str, key: str) -> None:
-    """The work failed and wrote nothing: free the key so a corrected request may use it."""
-    async with session.begin():
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.tenant == tenant,
-                IdempotencyRecord.principal == principal,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.state == "in_progress",
-            )
-        )
+class Keys:
+    def __init__(self) -> None:
+        self._running: set[Claim] = set()
+
+    @asynccontextmanager
+    async def claim(
+        self, session: AsyncSession, tenant: str, principal: str, key: str, digest: str
+    ) -> AsyncIterator[bytes | None]:
+        """Yields the stored response to replay, or None while this request holds the key."""
+        claim = (tenant, principal, key)
+        if claim in self._running:
+            raise failure(ErrorCode.CONFLICT, "Request in progress", "a request with this Idempotency-Key is still running")
+        self._running.add(claim)
+        try:
+            yield await stored_response(session, tenant, principal, key, digest)
+        finally:
+            self._running.discard(claim)

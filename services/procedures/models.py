@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.runtime.outbox import OutboxMixin
@@ -60,22 +60,27 @@ class Application(Base):
     due_on: Mapped[date | None] = mapped_column(Date)
     #: The signed receipt given at submission (compact JWS), so it can be shown again.
     receipt: Mapped[str | None] = mapped_column(Text)
+    #: Where a report (a ``located`` procedure) is; null for every other application.
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    address_string: Mapped[str | None] = mapped_column(String(200))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class StatusChangeRow(Base):
-    """One link of a town's append-only hash chain of status changes."""
+    """One link of a town's append-only hash chain of status changes (unsealed while ``seq`` is None)."""
 
     __tablename__ = "status_changes"
     __table_args__ = (
         UniqueConstraint("tenant", "seq", name="uq_status_changes_tenant_seq"),
         Index("ix_status_changes_application", "application_id"),
+        Index("ix_status_changes_unsealed", "tenant", "seq", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(32))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int | None] = mapped_column(Integer)
     application_id: Mapped[str] = mapped_column(String(36))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
@@ -83,8 +88,8 @@ class StatusChangeRow(Base):
     actor_role: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ChainHead(Base):
@@ -119,9 +124,7 @@ class IdempotencyRecord(Base):
     principal: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    #: ``in_progress`` while the first request runs, then ``done`` with its response.
-    state: Mapped[str] = mapped_column(String(16))
-    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -2,6 +2,10 @@
 
 Idempotent: run at every deployment, it replaces a town's rows with what its file says, in one
 transaction per run, so a reader never sees a half-written catalog.
+
+It writes town by town, as that town: the tables FORCE row-level security, so even their owner
+(the role that seeds in production, ``AIZU_PROCEDURES_MIGRATION_DATABASE_URL``) sees and writes
+one town at a time (``services/runtime/rls.py``). A town no longer configured keeps its rows.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from services.procedures.chain import GENESIS
 from services.procedures.models import ChainHead, OfferedProcedure
 from services.procedures.receipts import Signer
 from services.procedures.offers import summary, town_catalog
+from services.runtime import rls
 
 
 async def seed_catalog(session: AsyncSession, region: Region, signer: Signer | None = None) -> int:
@@ -35,12 +40,14 @@ async def seed_catalog(session: AsyncSession, region: Region, signer: Signer | N
                     updated_at=now,
                 )
             )
+    signer = signer or Signer()
     async with session.begin():
-        await session.execute(delete(OfferedProcedure))
-        session.add_all(rows)
-        have = set((await session.execute(select(ChainHead.tenant))).scalars())
-        session.add_all(ChainHead(tenant=t.slug, seq=0, hash=GENESIS) for t in region.towns if t.slug not in have)
-        signer = signer or Signer()
         for town in region.towns:
+            await rls.use_tenant(session, town.slug)
+            await session.execute(delete(OfferedProcedure).where(OfferedProcedure.tenant == town.slug))
+            session.add_all(r for r in rows if r.tenant == town.slug)
+            head = await session.execute(select(ChainHead.tenant).where(ChainHead.tenant == town.slug))
+            if head.first() is None:
+                session.add(ChainHead(tenant=town.slug, seq=0, hash=GENESIS))
             await signer.ensure_key(session, town.slug)
     return len(rows)

@@ -11,12 +11,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, sqlite_connections: int = 1) -> AsyncEngine:
+    """The engine a service writes with.
+
+    SQLite allows one writer at a time; its other connections would wait in SQLite's busy loop
+    (sleeping up to 100 ms a turn), so writers share one connection and queue in the pool instead.
+    Reads get their own engine from :func:`create_reader`.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=8, max_overflow=0)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=sqlite_connections, max_overflow=0, pool_timeout=60
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - exercised via connect
@@ -28,7 +36,19 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=0, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout); recycling bounds a connection's age instead.
+    return create_async_engine(url, pool_size=20, max_overflow=0, pool_recycle=1800, pool_timeout=60)
+
+
+def create_reader(engine: AsyncEngine) -> AsyncEngine:
+    """The engine read-only requests use.
+
+    PostgreSQL: the same pool in autocommit, which saves the BEGIN/ROLLBACK round trips.
+    SQLite: a few more connections of its own; with WAL they read while the writer commits.
+    """
+    if engine.dialect.name == "sqlite":
+        return create_engine(engine.url.render_as_string(hide_password=False), sqlite_connections=4)
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

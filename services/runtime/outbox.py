@@ -5,6 +5,14 @@ unpublished rows with ``Nats-Msg-Id`` set to the row id, so JetStream drops a du
 row is published twice (after a crash between publish and marking, or by two copies of the
 service), and marks them published only after JetStream acknowledged them. Nothing is lost if
 the service or NATS stops between commit and publish: the rows wait in the database.
+
+The relay publishes every town's events, yet the outbox has row-level security by tenant like
+every other table, and the app role cannot bypass it. So it goes town by town: one transaction
+per pass, switching ``aizu.tenant`` to each town of ``tenants`` (the towns the service is
+configured for) before reading that town's rows (see ``services/runtime/rls.py``). A commit that
+names its town in :meth:`OutboxRelay.notify` is published by a pass over that town alone; the
+periodic poll goes over all of them. Rows of a town that is no longer configured stay unpublished.
+Without ``tenants``, or on SQLite (no row-level security), a pass reads all rows at once.
 """
 
 from __future__ import annotations
@@ -12,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 from sqlalchemy import DateTime, Index, LargeBinary, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from services.runtime import rls
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +64,13 @@ class OutboxRelay:
         js: JetStreamContext,
         batch: int = 500,
         poll_seconds: float = 1.0,
+        tenants: Iterable[str] | None = None,
     ) -> None:
+        """``tenants``: every town whose rows to publish, one at a time (row-level security)."""
         self._sessions = sessions
+        self._tenants: tuple[str, ...] | None = tuple(tenants) if tenants is not None else None
+        self._dirty: set[str] = set()
+        self._everyone = True
         self._model = model
         self._js = js
         self._batch = batch
@@ -63,8 +79,15 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self.published = 0
 
-    def notify(self) -> None:
-        """A transaction with events has committed: publish soon rather than at the next poll."""
+    def notify(self, tenant: str | None = None) -> None:
+        """A transaction with events has committed: publish soon rather than at the next poll.
+
+        Naming the ``tenant`` lets the next pass read that town's rows only.
+        """
+        if tenant is None or self._tenants is None or tenant not in self._tenants:
+            self._everyone = True
+        else:
+            self._dirty.add(tenant)
         self._wake.set()
 
     def start(self) -> None:
@@ -83,36 +106,50 @@ class OutboxRelay:
             try:
                 await asyncio.wait_for(self._wake.wait(), self._poll)
             except TimeoutError:
-                pass
+                self._everyone = True
             self._wake.clear()
+            towns = None if self._everyone else sorted(self._dirty)
+            self._everyone, self._dirty = False, set()
             try:
-                while await self.relay_once():
+                while await self.relay_once(towns):
                     pass
             except asyncio.CancelledError:
                 raise
             except Exception:
                 # NATS or the database is away; the rows stay unpublished and the next poll retries.
                 log.warning("outbox relay failed; retrying", exc_info=True)
+                self._everyone = True
                 await asyncio.sleep(self._poll)
 
-    async def relay_once(self) -> int:
-        """Publish one batch; returns how many rows were published."""
-        model = self._model
+    async def relay_once(self, tenants: Sequence[str] | None = None) -> int:
+        """Publish one batch per town (``tenants``, default all); returns how many rows were published."""
+        published = 0
         async with self._sessions() as session, session.begin():
-            query = select(model).where(model.published_at.is_(None)).order_by(model.created_at).limit(self._batch)
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)  # copies of the service share the work
-            rows = (await session.execute(query)).scalars().all()
-            if not rows:
-                return 0
-            await asyncio.gather(
-                *(self._js.publish(r.subject, r.payload, headers={"Nats-Msg-Id": r.id}) for r in rows)
-            )
-            await session.execute(
-                update(model)
-                .where(model.id.in_([r.id for r in rows]))
-                .values(published_at=datetime.now(UTC))
-                .execution_options(synchronize_session=False)
-            )
-        self.published += len(rows)
+            if self._tenants is None or session.bind.dialect.name != "postgresql":
+                published = await self._publish(session, None)  # no row-level security: all at once
+            else:
+                for tenant in self._tenants if tenants is None else tenants:
+                    await rls.use_tenant(session, tenant)
+                    published += await self._publish(session, tenant)
+        self.published += published
+        return published
+
+    async def _publish(self, session: AsyncSession, tenant: str | None) -> int:
+        model = self._model
+        query = select(model).where(model.published_at.is_(None))
+        if tenant is not None:
+            query = query.where(model.tenant == tenant)
+        query = query.order_by(model.created_at).limit(self._batch)
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)  # copies of the service share the work
+        rows = (await session.execute(query)).scalars().all()
+        if not rows:
+            return 0
+        await asyncio.gather(*(self._js.publish(r.subject, r.payload, headers={"Nats-Msg-Id": r.id}) for r in rows))
+        await session.execute(
+            update(model)
+            .where(model.id.in_([r.id for r in rows]))
+            .values(published_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
         return len(rows)

@@ -27,6 +27,7 @@ from contracts import subjects
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure, from_validation_error
 from contracts.principal import Principal
 from services.runtime import rls, telemetry
+from services.runtime.database import create_reader
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class _Endpoint(Generic[Req]):
 
 
 _ENCODER = msgspec.json.Encoder()
+MAX_IN_FLIGHT = 64
 
 
 def _error_reply(envelope: ErrorEnvelope) -> tuple[bytes, dict[str, str]]:
@@ -95,9 +97,13 @@ class ServiceApp:
         self._reader: async_sessionmaker[AsyncSession] | None = None
         self._tracer = telemetry.tracer(f"aizu.{name}")
         self._traced = False
-        self._in_flight = asyncio.Semaphore(1)
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._read_engine: AsyncEngine | None = None
+        self._engine_pool: object = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.micro: Service | None = None
+        #: The service's parts, by name, for whoever assembles or tests it.
+        self.parts: dict[str, Any] = {}
         #: Run after the endpoints are up (e.g. an outbox relay) and before they stop.
         self.on_start: list[Callable[[Client, AsyncEngine], Awaitable[None]]] = []
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -116,13 +122,11 @@ class ServiceApp:
         # Spans that nobody receives cost ~10% of a small request: open them only when recorded.
         self._traced = telemetry.recording()
         self._writer = rls.sessionmaker(engine, expire_on_commit=False)
-        # PostgreSQL reads in autocommit skip the BEGIN/ROLLBACK round trips; SQLite opens no
-        # transaction for a SELECT anyway, and switching its isolation level costs thread hops.
-        autocommit = engine.dialect.name != "sqlite"
-        self._reader = rls.sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine)
-        # At most one request per pooled connection is in progress; the rest wait in NATS order
-        # instead of churning overflow connections.
-        self._in_flight = asyncio.Semaphore(engine.pool.size())  # type: ignore[attr-defined]
+        self._read_engine = create_reader(engine)
+        self._engine_pool = engine.pool
+        self._reader = rls.sessionmaker(self._read_engine)
+        # Bounds the requests in progress; beyond it they wait in NATS, not in memory.
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.micro = await add_service(
             nc, name=self.name, version=self.version, description=self.description, queue_group=self.name
         )
@@ -146,6 +150,8 @@ class ServiceApp:
             await self.micro.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._read_engine is not None and self._read_engine.pool is not self._engine_pool:
+            await self._read_engine.dispose()  # SQLite's separate readers; PostgreSQL shares one pool
 
     def _dispatcher(self, ep: _Endpoint[Any]) -> Callable[[Request], Awaitable[None]]:
         # nats-py runs one subscription's callbacks one after another; handing each request to its

@@ -39,7 +39,7 @@ def upgrade() -> None:
         "status_changes",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("tenant", sa.String(32), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer()),
         sa.Column("application_id", sa.String(36), nullable=False),
         sa.Column("from_status", sa.String(16)),
         sa.Column("to_status", sa.String(16), nullable=False),
@@ -47,11 +47,13 @@ def upgrade() -> None:
         sa.Column("actor_role", sa.String(16), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("prev_hash", sa.String(64), nullable=False),
-        sa.Column("hash", sa.String(64), nullable=False),
+        # Filled when the change is sealed into the town's chain, in order, by one sealer at a time.
+        sa.Column("prev_hash", sa.String(64)),
+        sa.Column("hash", sa.String(64)),
         sa.UniqueConstraint("tenant", "seq", name="uq_status_changes_tenant_seq"),
     )
     op.create_index("ix_status_changes_application", "status_changes", ["application_id"])
+    op.create_index("ix_status_changes_unsealed", "status_changes", ["tenant", "seq", "id"])
     op.create_table(
         "chain_heads",
         sa.Column("tenant", sa.String(32), primary_key=True),
@@ -77,8 +79,7 @@ def upgrade() -> None:
         sa.Column("principal", sa.String(64), nullable=False),
         sa.Column("key", sa.String(128), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("response", sa.LargeBinary()),
+        sa.Column("response", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("tenant", "principal", "key", name="pk_idempotency_keys"),
     )

@@ -1,0 +1,77 @@
+"""Row-level security on every table by tenant, behind the queries' own tenant filter.
+
+Each table with a ``tenant`` column gets ENABLE and FORCE ROW LEVEL SECURITY and one policy for
+every command: a row is visible and writable only when its ``tenant`` equals the setting
+``aizu.tenant``, which the runtime sets at the start of each transaction of a request
+(``services/runtime/rls.py``). Unset, no row matches. FORCE binds the tables' owner too (the
+migration and seeding role in production); only superusers and BYPASSRLS roles skip policies,
+and no role of ours has BYPASSRLS.
+
+The app role's privileges: in production ``deploy/postgres/init.sql`` grants them by default
+privileges. Where no such default exists (tests, a hand-made database), pass the role to grant
+to: ``alembic -x app_role=procedures_app upgrade head`` or ``config.attributes["app_role"]``.
+Without one, nothing is granted.
+
+A later migration that must change rows of every town sets ``aizu.tenant`` town by town, or turns
+FORCE off for its own transaction (``ALTER TABLE … NO FORCE ROW LEVEL SECURITY`` … ``FORCE``).
+
+PostgreSQL only; a no-op on SQLite.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-24
+"""
+
+from alembic import context, op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+TABLES = (
+    "offered_procedures",
+    "applications",
+    "status_changes",
+    "chain_heads",
+    "attachments",
+    "idempotency_keys",
+    "outbox",
+    "signing_keys",
+)
+#: Serial primary keys the app role inserts through.
+SEQUENCES = (("status_changes", "id"), ("attachments", "id"))
+POLICY = "tenant_isolation"
+SAME_TENANT = "tenant = current_setting('aizu.tenant', true)"
+
+
+def app_role() -> str | None:
+    return context.get_x_argument(as_dictionary=True).get("app_role") or context.config.attributes.get("app_role")
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    for table in TABLES:
+        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        op.execute(f"CREATE POLICY {POLICY} ON {table} FOR ALL USING ({SAME_TENANT}) WITH CHECK ({SAME_TENANT})")
+    role = app_role()
+    if role:
+        quoted = bind.dialect.identifier_preparer.quote(role)
+        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TABLES)} TO {quoted}")
+        for table, column in SEQUENCES:
+            sequence = bind.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table}', '{column}')").scalar_one()
+            op.execute(f"GRANT USAGE, SELECT ON SEQUENCE {sequence} TO {quoted}")
+
+
+def downgrade() -> None:
+    # Privileges stay: in production they come from init.sql's default privileges, and taking
+    # them away would stop the app at revision 0003.
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table in TABLES:
+        op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
+        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
