@@ -12,6 +12,7 @@ LIST = "applications"
 GET = "application"
 TRANSITION = "transition"
 RECEIPT = "receipt"
+DOCUMENT = "document"
 
 Status = Literal["received", "in_review", "needs_info", "approved", "rejected", "issued", "closed", "withdrawn"]
 Channel = Literal["online", "counter"]
@@ -114,6 +115,14 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True):
     application_id: str
     #: Compact JWS signed by the town; check it at POST /api/v1/verify.
     receipt: str
+
+
+class IssuedDocument(msgspec.Struct, frozen=True, kw_only=True):
+    application_id: str
+    #: Compact JWS signed by the town; its QR code is on the printable page.
+    document: str
+    #: A printable page (Japanese first) showing the content and the QR code of the signature.
+    html: str
 
 
 class Submitted(msgspec.Struct, frozen=True, kw_only=True):

@@ -30,6 +30,7 @@ MESSAGES: dict[str, type] = {
     "applications.ApplicationDetail": applications.ApplicationDetail,
     "applications.Transition": applications.Transition,
     "applications.Receipt": applications.Receipt,
+    "applications.IssuedDocument": applications.IssuedDocument,
     "applications.ApplicationEvent": applications.ApplicationEvent,
     "receipts.VerifyRequest": receipts.VerifyRequest,
     "receipts.Verification": receipts.Verification,

@@ -66,7 +66,7 @@ class PrefilledForm(msgspec.Struct, frozen=True, kw_only=True):
 
     code: str
     #: field name → value, for every field the resident need not type.
-    values: dict[str, str]
+    values: dict[str, str | int | float]
     #: field name → where its value came from (``name``, ``address``, …, ``history``).
     sources: dict[str, str]
     #: required fields still to be answered; empty means the resident can submit as is.

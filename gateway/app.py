@@ -85,6 +85,8 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             applications.get_application,
             applications.transition_application,
             applications.get_receipt,
+            applications.get_document,
+            applications.print_document,
             open311.router,
             receipts.verify,
             receipts.town_keys,

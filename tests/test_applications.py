@@ -301,3 +301,36 @@ async def test_events_reach_jetstream_with_their_ids(gateway, nats_url):
         ("aizu.evt.kitakata.application.submitted", "application.submitted", True),
         ("aizu.evt.kitakata.application.status_changed", "application.status_changed", True),
     ]
+
+
+async def test_history_fields_come_from_earlier_applications(gateway, region):
+    dog = region.standard("dog-registration")
+    history_fields = [f.name for f in dog.fields if f.prefill == "history"]
+    assert "phone" in history_fields
+    user = "kitakata.resident-basic"
+    before = (await gateway.get("/api/v1/procedures/dog-registration/prefill", headers=gateway.as_user(user))).json()
+    assert "phone" not in before["values"] and "phone" in before["remaining_required"]
+    road = (await gateway.get("/api/v1/procedures/road-damage")).json()
+    answers = {f["name"]: f["choices"][0]["value"] for f in road["fields"] if f["kind"] == "choice" and f["required"]}
+    answers.update(description="穴があります", phone="0241-22-1111")
+    first = await submit(gateway, user, {"code": "road-damage", "answers": answers})
+    assert first.status_code == 201, first.text
+    after = (await gateway.get("/api/v1/procedures/dog-registration/prefill", headers=gateway.as_user(user))).json()
+    assert after["values"]["phone"] == "0241221111" and after["sources"]["phone"] == "history"
+    assert "phone" not in after["remaining_required"]
+
+
+async def test_issuing_produces_a_signed_printable_document(gateway):
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy", "answers": {"copies": "2"}})).json()["application"]["id"]
+    assert (await gateway.get(f"{APPS}/{app_id}/document", headers=gateway.as_user("kitakata.resident"))).status_code == 404
+    for to in ("in_review", "approved", "issued"):
+        assert (await move(gateway, "kitakata.caseworker", app_id, to)).status_code == 200
+    issued = (await gateway.get(f"{APPS}/{app_id}/document", headers=gateway.as_user("kitakata.resident"))).json()
+    check = (await gateway.post("/api/v1/verify", json={"token": issued["document"]})).json()
+    assert check["valid"] and check["kind"] == "document" and check["tenant"] == "kitakata"
+    assert "2" in check["claims"]["content"].values()
+    page = await gateway.get(f"{APPS}/{app_id}/document.html", headers=gateway.as_user("kitakata.resident"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<html lang="ja">' in page.text and "<svg" in page.text and "住民票" in page.text
+    other = await gateway.get(f"{APPS}/{app_id}/document.html", headers=gateway.as_user("aizuwakamatsu.resident"))
+    assert other.status_code == 404 and "<svg" not in other.text

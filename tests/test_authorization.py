@@ -42,7 +42,7 @@ def expected(route: str, user: str | None) -> int:
     if route == "submit":
         return 201 if user in OWN_STAFF or user == "kitakata.resident" else (401 if user == "kitakata.resident-basic" else 201)
     if user in OWN_STAFF or user == "kitakata.resident":
-        return 200
+        return 404 if route == "document" else 200  # nothing issued yet: reachable, but absent
     return 404  # another resident: the application is not theirs, and does not exist for them
 
 
@@ -73,11 +73,12 @@ def request_for(route: str, app_id: str, user: str | None) -> tuple[str, str, di
         "list": ("GET", "/api/v1/applications", None),
         "get": ("GET", f"/api/v1/applications/{app_id}", None),
         "receipt": ("GET", f"/api/v1/applications/{app_id}/receipt", None),
+        "document": ("GET", f"/api/v1/applications/{app_id}/document.html", None),
         "transition": ("POST", f"/api/v1/applications/{app_id}/transitions", {"to": "in_review"}),
     }[route]
 
 
-ROUTES = ["me", "prefill", "submit", "list", "get", "receipt", "transition"]
+ROUTES = ["me", "prefill", "submit", "list", "get", "receipt", "document", "transition"]
 
 
 @pytest.mark.parametrize("route", ROUTES)

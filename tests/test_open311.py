@@ -311,3 +311,19 @@ async def test_discovery_names_the_towns_json_endpoint(gateway):
     assert endpoint["url"] == f"http://{KITAKATA}/open311/v2" and endpoint["formats"] == ["application/json"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert "喜多方市" in document["contact"]
+
+
+async def test_the_portal_api_takes_a_location_for_reports_only(gateway):
+    def headers() -> dict[str, str]:
+        return {**gateway.as_user("kitakata.resident"), "idempotency-key": str(uuid.uuid4())}
+
+    report = {"code": "road-damage", "answers": {"damage_type": "crack", "traffic_impact": "none"}}
+    created = await gateway.post(APPS, json={**report, "location": {"lat": LAT, "long": LONG}}, headers=headers())
+    assert created.status_code == 201, created.text
+    shown = await asyncio.to_thread(open311(gateway).get_request, created.json()["application"]["id"])
+    assert (shown["lat"], shown["long"], shown["address"]) == (LAT, LONG, None)
+    certificate = await gateway.post(APPS, json={"code": "juminhyo-copy", "location": {"lat": LAT, "long": LONG}}, headers=headers())
+    assert certificate.status_code == 422 and [e["field"] for e in certificate.json()["errors"]] == ["$.location"]
+    for location in ({"lat": 91, "long": 0}, {"lat": LAT}, {}):
+        bad = await gateway.post(APPS, json={**report, "location": location}, headers=headers())
+        assert bad.status_code == 400 and "location" in bad.text, (location, bad.text)

@@ -113,3 +113,28 @@ async def get_receipt(state: State, caller: Caller, application_id: str) -> Resp
     town = require_town(caller.tenant)
     payload = msgspec.json.encode(msg.GetApplication(id=application_id))
     return Response(await state.bus.request(town, subjects.PROCEDURES, msg.RECEIPT, payload, principal), media_type=JSON)
+
+
+async def _document(state: State, caller: Caller, application_id: str) -> msg.IssuedDocument:
+    principal = await caller.resident_or_staff()
+    town = require_town(caller.tenant)
+    payload = msgspec.json.encode(msg.GetApplication(id=application_id))
+    return msgspec.json.decode(
+        await state.bus.request(town, subjects.PROCEDURES, msg.DOCUMENT, payload, principal), type=msg.IssuedDocument
+    )
+
+
+@get(
+    "/api/v1/applications/{application_id:str}/document",
+    tags=["applications"],
+    responses={200: ResponseSpec(data_container=msg.IssuedDocument, description="The issued document (電子交付)")},
+)
+async def get_document(state: State, caller: Caller, application_id: str) -> msg.IssuedDocument:
+    """The document issued for an application: its signed token and a printable page."""
+    return await _document(state, caller, application_id)
+
+
+@get("/api/v1/applications/{application_id:str}/document.html", tags=["applications"], media_type="text/html")
+async def print_document(state: State, caller: Caller, application_id: str) -> Response[str]:
+    """The printable page of an issued document, with the QR code of its signature."""
+    return Response((await _document(state, caller, application_id)).html, media_type="text/html; charset=utf-8")

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+from joserfc import jws
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,20 +25,23 @@ from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Region
-from contracts.procedures import ProcedureDetail
-from services.procedures import chain, idempotency, workflow
+from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetail
+from services.procedures import chain, documents, idempotency, workflow
 from services.procedures.chain import Sealer
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
 from services.procedures.receipts import Signer, digest
 from services.procedures.models import Application, AttachmentRow, OutboxRow, StatusChangeRow
-from services.procedures.prefill import IDENTITY_SOURCES, prefilled_values, require_assurance
+from services.procedures.prefill import IDENTITY_SOURCES, prefill, prefilled_values, require_assurance
 from services.runtime.outbox import OutboxRelay, new_event
 from services.runtime.service import Context, ServiceApp
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+#: How many of a resident's latest applications ``history`` fields are taken from.
+HISTORY_DEPTH = 20
 _DETAIL = msgspec.json.Decoder(ProcedureDetail)
 _ENCODER = msgspec.json.Encoder()
+_CLAIMS = msgspec.json.Decoder(ReceiptClaims)
 
 
 def due_on(submitted_at: datetime, processing_days: int) -> date | None:
@@ -122,7 +126,28 @@ class Applications:
             raise failure(ErrorCode.NOT_FOUND, "Unknown procedure", f"{ctx.tenant} offers no procedure {code!r}")
         return _DETAIL.decode(raw)
 
-    def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], str, dict[str, str | None]]:
+    async def history(self, ctx: Context) -> dict[str, Any]:
+        """The resident's earlier answers in this town, newest winning: the source of ``history`` fields."""
+        rows = (
+            await ctx.session.execute(
+                select(Application.answers_json)
+                .where(Application.tenant == ctx.tenant, Application.applicant_subject == ctx.principal.subject)
+                .order_by(Application.submitted_at.desc())
+                .limit(HISTORY_DEPTH)
+            )
+        ).scalars().all()
+        merged: dict[str, Any] = {}
+        for answers in reversed(rows):
+            merged.update(msgspec.json.decode(answers))
+        return merged
+
+    async def prefill(self, ctx: Context, req: Prefill) -> PrefilledForm:
+        raw = await self.catalog.detail(ctx, req.code)
+        if raw is None:
+            raise failure(ErrorCode.NOT_FOUND, "Unknown procedure", f"{ctx.tenant} offers no procedure {req.code!r}")
+        return prefill(ctx.principal, raw, await self.history(ctx) if ctx.principal.has_role("resident") else {})
+
+    async def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], str, dict[str, str | None]]:
         """The answers to validate, the channel, and who the applicant is.
 
         Online, the identity fields come from the verified token and cannot be overridden by the
@@ -148,7 +173,7 @@ class Applications:
                 "Verified fields cannot be typed",
                 f"these fields come from your verified identity: {', '.join(overridden)}",
             )
-        values = prefilled_values(principal, procedure)
+        values = prefilled_values(principal, procedure, await self.history(ctx))
         identity = principal.identity
         applicant = {
             "subject": principal.subject,
@@ -156,7 +181,8 @@ class Applications:
             "address": identity.address if identity else None,
             "birthdate": identity.birthdate if identity else None,
         }
-        return {**req.answers, **values}, "online", applicant
+        # Typed answers win over earlier ones; verified identity fields cannot be typed (checked above).
+        return {**values, **req.answers}, "online", applicant
 
     async def submit(self, ctx: Context, req: msg.SubmitApplication) -> bytes:
         key = ctx.headers.get(h.IDEMPOTENCY_KEY)
@@ -168,7 +194,7 @@ class Applications:
                 FieldError(field="$.location", message_ja="この手続きには場所を指定できません。",
                            message_en="This procedure takes no location."),
             ])
-        answers, channel, applicant = self._answers_for(ctx, req, procedure)
+        answers, channel, applicant = await self._answers_for(ctx, req, procedure)
         valid = validate_answers(procedure.fields, answers)
         session = ctx.session
         digest = idempotency.request_hash(_ENCODER.encode(req))
@@ -290,6 +316,19 @@ class Applications:
             await self._audit_staff_read(ctx, app)
         return receipt
 
+    async def document(self, ctx: Context, req: msg.GetApplication) -> msg.IssuedDocument:
+        app, role = await self._load(ctx, req.id)
+        if app.document is None:
+            raise failure(ErrorCode.NOT_FOUND, "Not issued", "no document has been issued for this application")
+        token = app.document
+        issued = _CLAIMS.decode(jws.extract_compact(token.encode()).payload)
+        result = msg.IssuedDocument(
+            application_id=app.id, document=token, html=documents.printable(issued, token, "/api/v1/verify")
+        )
+        if role == workflow.STAFF:
+            await self._audit_staff_read(ctx, app)
+        return result
+
     async def _audit_staff_read(self, ctx: Context, app: Application) -> None:
         """A staff member read a resident's record: recorded like every other audit entry.
 
@@ -348,6 +387,14 @@ class Applications:
             app.answers_json = _ENCODER.encode(answers)
             if req.assign_to is not None and role == workflow.STAFF:
                 app.assigned_to = req.assign_to
+            if req.to == "issued":
+                town = self.region.town(ctx.tenant)
+                assert town is not None, "a town the service does not know"
+                issued = documents.claims(
+                    town=town, procedure=procedure, application_id=app.id, applicant_name=app.applicant_name,
+                    answers=answers, answers_sha256=digest(answers),
+                )
+                app.document = await self.signer.sign(session, issued)
             session.add(StatusChangeRow(
                 tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
                 actor=ctx.principal.subject, actor_role=role, comment=req.comment, at=now))
@@ -365,8 +412,10 @@ class Applications:
 def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Region) -> Applications:
     applications = Applications(catalog, signer, region)
     app.endpoint(msg.SUBMIT, msg.SubmitApplication)(applications.submit)
+    app.endpoint(PREFILL, Prefill, read_only=True)(applications.prefill)
     app.endpoint(msg.LIST, msg.ListApplications, read_only=True)(applications.list)
     app.endpoint(msg.GET, msg.GetApplication)(applications.get)
     app.endpoint(msg.TRANSITION, msg.Transition)(applications.transition)
     app.endpoint(msg.RECEIPT, msg.GetApplication)(applications.receipt)
+    app.endpoint(msg.DOCUMENT, msg.GetApplication)(applications.document)
     return applications

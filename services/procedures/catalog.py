@@ -17,7 +17,6 @@ from sqlalchemy import select
 from contracts import procedures as msg
 from contracts.errors import ErrorCode, failure
 from services.procedures.models import OfferedProcedure
-from services.procedures.prefill import prefill
 from services.runtime.service import Context, ServiceApp
 
 T = OfferedProcedure
@@ -89,9 +88,5 @@ def register(app: ServiceApp, max_age: float | None = None) -> CatalogReader:
     @app.endpoint(msg.GET, msg.GetProcedure, read_only=True)
     async def get_procedure(ctx: Context, req: msg.GetProcedure) -> bytes:
         return await detail_or_404(ctx, req.code)
-
-    @app.endpoint(msg.PREFILL, msg.Prefill, read_only=True)
-    async def prefill_form(ctx: Context, req: msg.Prefill) -> msg.PrefilledForm:
-        return prefill(ctx.principal, await detail_or_404(ctx, req.code))
 
     return reader

@@ -60,6 +60,8 @@ class Application(Base):
     due_on: Mapped[date | None] = mapped_column(Date)
     #: The signed receipt given at submission (compact JWS), so it can be shown again.
     receipt: Mapped[str | None] = mapped_column(Text)
+    #: The document issued at ``issued`` (電子交付), signed by the town (compact JWS).
+    document: Mapped[str | None] = mapped_column(Text)
     #: Where a report (a ``located`` procedure) is; null for every other application.
     lat: Mapped[float | None] = mapped_column(Float)
     long: Mapped[float | None] = mapped_column(Float)

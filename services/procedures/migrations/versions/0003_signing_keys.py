@@ -1,4 +1,4 @@
-"""Each town's signing keys for receipts and issued documents; receipts kept with applications.
+"""Each town's signing keys for receipts and issued documents; receipts and issued documents kept with applications.
 
 Revision ID: 0003
 Revises: 0002
@@ -27,9 +27,11 @@ def upgrade() -> None:
     op.create_index("ix_signing_keys_tenant", "signing_keys", ["tenant"])
     with op.batch_alter_table("applications") as batch:
         batch.add_column(sa.Column("receipt", sa.Text()))
+        batch.add_column(sa.Column("document", sa.Text()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("applications") as batch:
+        batch.drop_column("document")
         batch.drop_column("receipt")
     op.drop_table("signing_keys")
