@@ -30,7 +30,13 @@ def _run(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "services.cli", *args], env=env, check=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_dev(region: Region, *, postgres: bool = False) -> int:
+    # SIGTERM (a supervisor, `kill`) stops everything as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
     pg: local_servers.EmbeddedPostgres | None = None

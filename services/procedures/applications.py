@@ -173,7 +173,8 @@ class Applications:
                 "Verified fields cannot be typed",
                 f"these fields come from your verified identity: {', '.join(overridden)}",
             )
-        values = prefilled_values(principal, procedure, await self.history(ctx))
+        wants_history = any(f.prefill == "history" for f in procedure.fields)
+        values = prefilled_values(principal, procedure, await self.history(ctx) if wants_history else None)
         identity = principal.identity
         applicant = {
             "subject": principal.subject,

@@ -121,8 +121,9 @@ class Sealer:
                 await self.seal_all()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("sealing failed; retrying", exc_info=True)
+            except Exception as exc:
+                log.warning("sealing failed (%s: %s); retrying", type(exc).__name__, exc)
+                log.debug("sealing failure", exc_info=True)
 
 
 @dataclass(frozen=True)

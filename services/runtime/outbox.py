@@ -115,9 +115,10 @@ class OutboxRelay:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # NATS or the database is away; the rows stay unpublished and the next poll retries.
-                log.warning("outbox relay failed; retrying", exc_info=True)
+                log.warning("outbox relay failed (%s: %s); retrying", type(exc).__name__, exc)
+                log.debug("outbox relay failure", exc_info=True)
                 self._everyone = True
                 await asyncio.sleep(self._poll)
 
