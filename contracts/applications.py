@@ -76,6 +76,8 @@ class ApplicationSummary(msgspec.Struct, frozen=True, kw_only=True):
     submitted_at: datetime
     due_on: date | None
     assigned_to: str | None
+    #: Where a report is (Open311), for the staff's map.
+    location: Location | None = None
 
 
 class ApplicationDetail(msgspec.Struct, frozen=True, kw_only=True):

@@ -334,3 +334,19 @@ async def test_issuing_produces_a_signed_printable_document(gateway):
     assert '<html lang="ja">' in page.text and "<svg" in page.text and "住民票" in page.text
     other = await gateway.get(f"{APPS}/{app_id}/document.html", headers=gateway.as_user("aizuwakamatsu.resident"))
     assert other.status_code == 404 and "<svg" not in other.text
+
+
+async def test_a_report_keeps_its_location_for_the_staff_map(gateway):
+    road = (await gateway.get("/api/v1/procedures/road-damage")).json()
+    answers = {f["name"]: f["choices"][0]["value"] for f in road["fields"] if f["kind"] == "choice" and f["required"]}
+    answers["description"] = "路面に穴"
+    where = {"lat": 37.6508, "long": 139.8747, "address_string": "喜多方市役所前"}
+    created = await submit(gateway, "kitakata.resident", {"code": "road-damage", "answers": answers, "location": where})
+    assert created.status_code == 201, created.text
+    app_id = created.json()["application"]["id"]
+    staff = (await gateway.get(f"{APPS}/{app_id}", headers=gateway.as_user("kitakata.caseworker"))).json()
+    assert staff["summary"]["location"] == where
+    bad = await submit(gateway, "kitakata.resident", {"code": "road-damage", "answers": answers, "location": {"lat": 95, "long": 0}})
+    assert bad.status_code == 400 and "lat" in bad.text
+    nowhere = await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy", "location": where})
+    assert nowhere.status_code == 422 and "$.location" in nowhere.text

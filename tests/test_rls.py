@@ -1,8 +1,9 @@
 """Row-level security on PostgreSQL: a query that forgets its tenant filter still sees one town.
 
-The database is migrated and seeded by the superuser (standing in for the owner role), with the
-app's privileges granted to ``procedures_app_test``: NOSUPERUSER, NOBYPASSRLS, like production's
-``procedures_app``. Everything the app does is done as that role, since superusers skip policies.
+The database is set up as in production: owned, migrated and seeded by a role that is no
+superuser (``procedures_owner_test``, bound by the policies too since the tables FORCE them), with
+the app's privileges granted to ``procedures_app_test`` (NOSUPERUSER, NOBYPASSRLS, like
+``procedures_app``). Only the superuser, which skips every policy, plants and counts all rows.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from services.runtime.database import create_engine, migrate, session_factory
 from tests.conftest import running_procedures
 
 ROLE = "procedures_app_test"
+OWNER = "procedures_owner_test"
 #: Applications written straight into the database, per town, before any test runs.
 PLANTED = {"kitakata": 2, "bandai": 3, "aizuwakamatsu": 1}
 
@@ -47,24 +49,33 @@ def _application(tenant: str) -> Application:
     )
 
 
+def _role(postgres: local_servers.EmbeddedPostgres, name: str) -> None:
+    postgres.psql(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
+        f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;"
+    )
+
+
 @pytest.fixture(scope="module")
 async def rls_urls(postgres: local_servers.EmbeddedPostgres, region: Region) -> dict[str, str]:
-    """A procedures database of its own: ``owner`` (the superuser) and ``app`` (subject to RLS)."""
+    """A procedures database of its own, owned, migrated and seeded as in production by a role
+    that is no superuser; ``app`` is the service's role and ``superuser`` sees every row."""
     name = f"procedures_rls_{os.getpid()}"
-    postgres.ensure_database(name)
-    postgres.psql(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN "
-        f"CREATE ROLE {ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;"
-    )
-    owner = postgres.url(name)
+    _role(postgres, OWNER)
+    _role(postgres, ROLE)
+    postgres.psql(f"DROP DATABASE IF EXISTS {name};")
+    postgres.psql(f"CREATE DATABASE {name} OWNER {OWNER};")
+    owner = postgres.url(name, user=OWNER)
     await asyncio.to_thread(migrate, procedures_app.MIGRATIONS, owner, "head", ROLE)
     engine = create_engine(owner)
     async with session_factory(engine)() as session:
         await seed_catalog(session, region)
-        async with session.begin():
-            session.add_all(_application(town) for town, n in PLANTED.items() for _ in range(n))
     await engine.dispose()
-    return {"owner": owner, "app": postgres.url(name, user=ROLE)}
+    engine = create_engine(postgres.url(name))
+    async with session_factory(engine)() as session, session.begin():
+        session.add_all(_application(town) for town, n in PLANTED.items() for _ in range(n))
+    await engine.dispose()
+    return {"owner": owner, "app": postgres.url(name, user=ROLE), "superuser": postgres.url(name)}
 
 
 @pytest.fixture
@@ -74,7 +85,7 @@ async def app_engine(rls_urls: dict[str, str]) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def _count_as_owner(url: str, tenant: str | None = None) -> int:
+async def _count(url: str, tenant: str | None = None) -> int:
     engine = create_engine(url)
     try:
         async with engine.connect() as c:
@@ -98,8 +109,8 @@ async def test_the_app_role_is_bound_by_the_policies(app_engine):
 
 
 async def test_a_query_that_forgot_its_tenant_filter_sees_only_the_request_town(app_engine, rls_urls):
-    kitakata = await _count_as_owner(rls_urls["owner"], "kitakata")
-    assert kitakata >= PLANTED["kitakata"] and await _count_as_owner(rls_urls["owner"]) > kitakata
+    kitakata = await _count(rls_urls["superuser"], "kitakata")
+    assert kitakata >= PLANTED["kitakata"] and await _count(rls_urls["superuser"]) > kitakata
     async with app_engine.begin() as c:
         await c.execute(text("SELECT set_config('aizu.tenant', 'kitakata', true)"))
         assert (await c.execute(text("SELECT count(*) FROM applications"))).scalar_one() == kitakata
@@ -146,6 +157,25 @@ async def test_writing_a_row_for_another_town_is_refused(app_engine):
             assert (await c.execute(text("DELETE FROM applications WHERE tenant <> 'kitakata'"))).rowcount == 0
 
 
+async def test_the_owner_is_bound_too_and_seeding_wrote_every_town(rls_urls, region):
+    superuser = create_engine(rls_urls["superuser"])
+    try:
+        async with superuser.connect() as c:
+            for table in ("offered_procedures", "chain_heads", "signing_keys"):
+                towns = set((await c.execute(text(f"SELECT DISTINCT tenant FROM {table}"))).scalars())
+                assert towns == {t.slug for t in region.towns}, table
+    finally:
+        await superuser.dispose()
+    owner = create_engine(rls_urls["owner"])
+    try:
+        async with owner.begin() as c:
+            assert (await c.execute(text("SELECT count(*) FROM applications"))).scalar_one() == 0
+            await c.execute(text("SELECT set_config('aizu.tenant', 'bandai', true)"))
+            assert set((await c.execute(text("SELECT tenant FROM applications"))).scalars()) == {"bandai"}
+    finally:
+        await owner.dispose()
+
+
 @pytest.mark.parametrize(
     "statement",
     [
@@ -169,9 +199,9 @@ async def test_row_security_off_is_an_error_not_a_way_around(app_engine):
             await c.execute(text("SELECT count(*) FROM applications"))
 
 
-async def _marked_published(owner_url: str, application_ids: list[str], timeout: float = 5.0) -> bool:
+async def _marked_published(superuser_url: str, application_ids: list[str], timeout: float = 5.0) -> bool:
     """The relay marks rows published after JetStream acknowledged them; wait for that commit."""
-    engine = create_engine(owner_url)
+    engine = create_engine(superuser_url)
     query = text(
         "SELECT count(*) FROM outbox WHERE published_at IS NULL AND subject LIKE '%.application.submitted'"
         " AND convert_from(payload, 'UTF8')::jsonb ->> 'application_id' = ANY(:ids)"
@@ -225,7 +255,7 @@ async def test_the_service_as_the_app_role_serves_accepts_and_publishes(nats_url
                 event = await asyncio.wait_for(events.get(), 5)
                 seen[event["application_id"]] = event["tenant"]
             assert all(seen[i] == town for town, i in ids.items())
-            assert await _marked_published(rls_urls["owner"], list(ids.values()))
+            assert await _marked_published(rls_urls["superuser"], list(ids.values()))
             # Any town's host verifies any town's receipt, though each key is readable by its town only.
             check = msgspec.json.decode((await nc.request(
                 subjects.request("bandai", "procedures", receipts.VERIFY),

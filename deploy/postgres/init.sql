@@ -4,6 +4,9 @@
 -- One database per service. Each has two roles:
 --   <service>_owner  owns the database and its `public` schema; `aizu migrate` connects as it
 --                    (AIZU_<SERVICE>_MIGRATION_DATABASE_URL) to create and alter tables.
+--                    It is NOBYPASSRLS too, and the tables FORCE row-level security, so work
+--                    over all towns (`aizu seed`, `aizu audit verify`) goes one town at a time
+--                    (services/runtime/rls.py); only the superuser skips the policies.
 --   <service>_app    what the running service connects as (AIZU_<SERVICE>_DATABASE_URL): it reads
 --                    and writes rows, nothing else. It owns no table and has NOBYPASSRLS, so the
 --                    row-level security policies on `tenant` always apply to it (a table's owner

@@ -77,6 +77,11 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
         submitted_at=chain.utc(app.submitted_at),
         due_on=app.due_on,
         assigned_to=app.assigned_to,
+        location=(
+            msg.Location(lat=app.lat, long=app.long, address_string=app.address_string)
+            if app.lat is not None or app.address_string
+            else None
+        ),
     )
 
 

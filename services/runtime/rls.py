@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
@@ -54,8 +54,8 @@ SETTING = "aizu.tenant"
 #: The key of ``Session.info`` that names the session's tenant.
 TENANT = "tenant"
 
-_LOCAL = text("SELECT set_config('aizu.tenant', :tenant, true)")
-_CONNECTION = text("SELECT set_config('aizu.tenant', :tenant, false)")
+#: The driver's placeholder for one positional parameter, by DB-API paramstyle.
+_PLACEHOLDER = {"numeric_dollar": "$1", "format": "%s", "pyformat": "%s", "qmark": "?", "numeric": ":1"}
 
 
 class TenantSession(Session):
@@ -71,16 +71,27 @@ def _autocommit(connection: Connection) -> bool:
     return bool(getattr(connection.connection.dbapi_connection, "autocommit", False))
 
 
+def _set_config(connection: Connection, tenant: str, *, local: bool) -> None:
+    # Straight through the driver's cursor: it runs before every transaction and on most reads,
+    # and SQLAlchemy's statement machinery would double its cost (~130 µs against ~250 µs here).
+    placeholder = _PLACEHOLDER[connection.dialect.paramstyle]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"SELECT set_config('{SETTING}', {placeholder}, {'true' if local else 'false'})", (tenant,))
+    finally:
+        cursor.close()
+
+
 def apply(connection: Connection, tenant: str) -> None:
     """Make ``tenant`` the one PostgreSQL checks rows against on ``connection`` from now on."""
     if connection.dialect.name != "postgresql":
         return
     if not _autocommit(connection):
-        connection.execute(_LOCAL, {"tenant": tenant})
+        _set_config(connection, tenant, local=True)
     elif connection.info.get(SETTING) != tenant:
         # Forget the remembered value first: if the statement fails, the next use re-sends it.
         connection.info.pop(SETTING, None)
-        connection.execute(_CONNECTION, {"tenant": tenant})
+        _set_config(connection, tenant, local=False)
         connection.info[SETTING] = tenant
 
 
