@@ -7,12 +7,10 @@ import base64
 import json
 import uuid
 
-import msgspec
 import nats
 import pytest
 from sqlalchemy import text
 
-from contracts.applications import SubmitApplication
 from services.procedures import idempotency
 from services.procedures.chain import verify
 from services.runtime.database import create_engine, session_factory
@@ -85,16 +83,10 @@ async def test_a_concurrent_duplicate_is_409(gateway):
     # The first request still holds its key (its work not yet committed) when the duplicate arrives.
     token = gateway.as_user("kitakata.resident")
     me = (await gateway.get("/api/v1/me", headers=token)).json()
-    body = SubmitApplication(code="juminhyo-copy")
     k = str(uuid.uuid4())
     keys = gateway.services[0].app.parts["applications"].keys
-    engine = create_engine(gateway.db_url)
-    async with session_factory(engine)() as session:
-        digest = idempotency.request_hash(msgspec.json.encode(body))
-        async with keys.claim(session, "kitakata", me["subject"], k, digest) as replay:
-            assert replay is None
-            response = await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers={**token, "idempotency-key": k})
-    await engine.dispose()
+    async with keys.claim("kitakata", me["subject"], k):
+        response = await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers={**token, "idempotency-key": k})
     assert response.status_code == 409
     assert (await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers={**token, "idempotency-key": k})).status_code == 201
 

@@ -205,14 +205,13 @@ class Applications:
         session = ctx.session
         digest = idempotency.request_hash(_ENCODER.encode(req))
         subject = ctx.principal.subject
-        async with self.keys.claim(session, ctx.tenant, subject, key, digest) as replay:
-            if replay is not None:
-                return replay
+        async with self.keys.claim(ctx.tenant, subject, key):
             await idle(session)
             try:
                 response = await self._file(session, ctx, req, procedure, valid, channel, applicant, key, digest)
             except IntegrityError:
-                # Another copy of the service filed this key a moment ago: answer as it did.
+                # The key was used before (a retry, or another copy of the service a moment ago):
+                # the filing rolled back, and the first answer is given again.
                 await idle(session)
                 stored = await idempotency.stored_response(session, ctx.tenant, subject, key, digest)
                 if stored is None:

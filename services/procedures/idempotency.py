@@ -2,9 +2,9 @@
 
 The key and the response are stored in the same transaction as the application, so a filing and
 its key commit together or not at all. While a request runs, its key is held in this process: a
-duplicate arriving meanwhile gets 409 instead of doing the work twice. A duplicate reaching
-another copy of the service at the same moment loses on the table's primary key and is answered
-with the stored response.
+duplicate arriving meanwhile gets 409 instead of doing the work twice. A later retry (or a
+duplicate reaching another copy of the service) loses on the table's primary key, rolls back,
+and is answered with the stored response: the common first submission costs no extra read.
 """
 
 from __future__ import annotations
@@ -58,15 +58,13 @@ class Keys:
         self._running: set[Claim] = set()
 
     @asynccontextmanager
-    async def claim(
-        self, session: AsyncSession, tenant: str, principal: str, key: str, digest: str
-    ) -> AsyncIterator[bytes | None]:
-        """Yields the stored response to replay, or None while this request holds the key."""
+    async def claim(self, tenant: str, principal: str, key: str) -> AsyncIterator[None]:
+        """Hold ``key`` while this request works; a duplicate meanwhile gets 409."""
         claim = (tenant, principal, key)
         if claim in self._running:
             raise failure(ErrorCode.CONFLICT, "Request in progress", "a request with this Idempotency-Key is still running")
         self._running.add(claim)
         try:
-            yield await stored_response(session, tenant, principal, key, digest)
+            yield
         finally:
             self._running.discard(claim)
