@@ -11,7 +11,6 @@ import nats
 import pytest
 from sqlalchemy import text
 
-from services.procedures import idempotency
 from services.procedures.chain import verify
 from services.runtime.database import create_engine, session_factory
 from tests.conftest import gateway_client, running_procedures
