@@ -12,6 +12,8 @@ from contracts import principal as principals
 from contracts import subjects
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure
 from contracts.principal import Principal
+from contracts.tenant_profile import TenantProfile
+from gateway.tenancy import require_town
 from services.runtime import telemetry
 
 _ENVELOPE = msgspec.json.Decoder(ErrorEnvelope)
@@ -49,6 +51,19 @@ class Bus:
                 envelope = ErrorEnvelope(code=ErrorCode.INTERNAL, title=reply.headers.get(h.SERVICE_ERROR, "Error"))
             raise ServiceFailure(envelope)
         return reply.data
+
+    async def call(
+        self,
+        tenant: TenantProfile,
+        service: str,
+        verb: str,
+        message: msgspec.Struct | None = None,
+        principal: Principal | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        """``request`` for a route: the town of the host (never the council's), the message encoded."""
+        payload = msgspec.json.encode(message) if message is not None else b"{}"
+        return await self.request(require_town(tenant), service, verb, payload, principal, headers)
 
     async def instances(self, service: str, wait: float = 0.25) -> int:
         """How many copies of a service answer a ``$SRV.PING`` within ``wait`` seconds."""

@@ -8,24 +8,21 @@ import msgspec
 from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 
 from contracts import applications as msg
 from contracts import headers as h
-from contracts import subjects
 from contracts.applications import Channel, IdempotencyKey, Status
+from contracts.subjects import PROCEDURES
 from gateway.access import Caller
-from gateway.tenancy import require_town
-
-JSON = "application/json"
+from gateway.routes.replies import documented, json_reply
 
 
 @post(
     "/api/v1/applications",
     tags=["applications"],
     status_code=201,
-    responses={201: ResponseSpec(data_container=msg.Submitted, description="Accepted, with its receipt")},
+    responses={201: documented(msg.Submitted, "Accepted, with its receipt")},
 )
 async def submit_application(
     state: State,
@@ -35,23 +32,20 @@ async def submit_application(
 ) -> Response[bytes]:
     """A resident submits online; a caseworker files at the counter with ``counter_applicant``."""
     principal = await caller.resident_or_staff()
-    town = require_town(caller.tenant)
     if not idempotency_key:
         raise ClientException(detail="An Idempotency-Key header is required", extra=[{"field": "Idempotency-Key"}])
     try:
         msgspec.convert(idempotency_key, IdempotencyKey)
     except msgspec.ValidationError as exc:
         raise ClientException(detail=f"Idempotency-Key: {exc}", extra=[{"field": "Idempotency-Key"}]) from exc
-    body = await state.bus.request(
-        town, subjects.PROCEDURES, msg.SUBMIT, msgspec.json.encode(data), principal, {h.IDEMPOTENCY_KEY: idempotency_key}
-    )
-    return Response(body, media_type=JSON, status_code=201)
+    headers = {h.IDEMPOTENCY_KEY: idempotency_key}
+    return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.SUBMIT, data, principal, headers), 201)
 
 
 @get(
     "/api/v1/applications",
     tags=["applications"],
-    responses={200: ResponseSpec(data_container=msg.ApplicationList, description="Own (resident) or the town's (staff)")},
+    responses={200: documented(msg.ApplicationList, "Own (resident) or the town's (staff)")},
 )
 async def list_applications(
     state: State,
@@ -62,21 +56,22 @@ async def list_applications(
     limit: int = 100,
 ) -> Response[bytes]:
     principal = await caller.resident_or_staff()
-    town = require_town(caller.tenant)
-    payload = msgspec.json.encode(msg.ListApplications(status=status, channel=channel, code=code, limit=limit))
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.LIST, payload, principal), media_type=JSON)
+    query = msg.ListApplications(status=status, channel=channel, code=code, limit=limit)
+    return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.LIST, query, principal))
+
+
+async def _one(state: State, caller: Caller, verb: str, application_id: str) -> bytes:
+    principal = await caller.resident_or_staff()
+    return await state.bus.call(caller.tenant, PROCEDURES, verb, msg.GetApplication(id=application_id), principal)
 
 
 @get(
     "/api/v1/applications/{application_id:str}",
     tags=["applications"],
-    responses={200: ResponseSpec(data_container=msg.ApplicationDetail, description="With its status history")},
+    responses={200: documented(msg.ApplicationDetail, "With its status history")},
 )
 async def get_application(state: State, caller: Caller, application_id: str) -> Response[bytes]:
-    principal = await caller.resident_or_staff()
-    town = require_town(caller.tenant)
-    payload = msgspec.json.encode(msg.GetApplication(id=application_id))
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.GET, payload, principal), media_type=JSON)
+    return json_reply(await _one(state, caller, msg.GET, application_id))
 
 
 class TransitionBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,51 +85,36 @@ class TransitionBody(msgspec.Struct, frozen=True, kw_only=True):
     "/api/v1/applications/{application_id:str}/transitions",
     tags=["applications"],
     status_code=200,
-    responses={200: ResponseSpec(data_container=msg.ApplicationDetail, description="After the move")},
+    responses={200: documented(msg.ApplicationDetail, "After the move")},
 )
 async def transition_application(state: State, caller: Caller, application_id: str, data: TransitionBody) -> Response[bytes]:
     """Staff move an application on; a resident withdraws it or answers a request for information."""
     principal = await caller.resident_or_staff()
-    town = require_town(caller.tenant)
-    move = data
-    payload = msgspec.json.encode(
-        msg.Transition(id=application_id, to=move.to, comment=move.comment, assign_to=move.assign_to, answers=move.answers)
-    )
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.TRANSITION, payload, principal), media_type=JSON)
+    move = msg.Transition(id=application_id, to=data.to, comment=data.comment, assign_to=data.assign_to, answers=data.answers)
+    return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.TRANSITION, move, principal))
 
 
 @get(
     "/api/v1/applications/{application_id:str}/receipt",
     tags=["applications"],
-    responses={200: ResponseSpec(data_container=msg.Receipt, description="The town's signed receipt")},
+    responses={200: documented(msg.Receipt, "The town's signed receipt")},
 )
 async def get_receipt(state: State, caller: Caller, application_id: str) -> Response[bytes]:
-    principal = await caller.resident_or_staff()
-    town = require_town(caller.tenant)
-    payload = msgspec.json.encode(msg.GetApplication(id=application_id))
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.RECEIPT, payload, principal), media_type=JSON)
-
-
-async def _document(state: State, caller: Caller, application_id: str) -> msg.IssuedDocument:
-    principal = await caller.resident_or_staff()
-    town = require_town(caller.tenant)
-    payload = msgspec.json.encode(msg.GetApplication(id=application_id))
-    return msgspec.json.decode(
-        await state.bus.request(town, subjects.PROCEDURES, msg.DOCUMENT, payload, principal), type=msg.IssuedDocument
-    )
+    return json_reply(await _one(state, caller, msg.RECEIPT, application_id))
 
 
 @get(
     "/api/v1/applications/{application_id:str}/document",
     tags=["applications"],
-    responses={200: ResponseSpec(data_container=msg.IssuedDocument, description="The issued document (電子交付)")},
+    responses={200: documented(msg.IssuedDocument, "The issued document (電子交付)")},
 )
-async def get_document(state: State, caller: Caller, application_id: str) -> msg.IssuedDocument:
+async def get_document(state: State, caller: Caller, application_id: str) -> Response[bytes]:
     """The document issued for an application: its signed token and a printable page."""
-    return await _document(state, caller, application_id)
+    return json_reply(await _one(state, caller, msg.DOCUMENT, application_id))
 
 
 @get("/api/v1/applications/{application_id:str}/document.html", tags=["applications"], media_type="text/html")
 async def print_document(state: State, caller: Caller, application_id: str) -> Response[str]:
     """The printable page of an issued document, with the QR code of its signature."""
-    return Response((await _document(state, caller, application_id)).html, media_type="text/html; charset=utf-8")
+    issued = msgspec.json.decode(await _one(state, caller, msg.DOCUMENT, application_id), type=msg.IssuedDocument)
+    return Response(issued.html, media_type="text/html; charset=utf-8")

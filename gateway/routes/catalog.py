@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
-from litestar.openapi.datastructures import ResponseSpec
 
 from contracts import procedures as msg
-from contracts import subjects
 from contracts.catalog import Category
+from contracts.subjects import PROCEDURES
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
-from gateway.tenancy import require_town
-
-JSON = "application/json"
+from gateway.routes.replies import documented, json_reply
 
 
 @get("/api/v1/tenant", tags=["tenant"], sync_to_thread=False)
@@ -25,40 +21,27 @@ def tenant_profile(tenant: TenantProfile) -> TenantProfile:
 @get(
     "/api/v1/procedures",
     tags=["procedures"],
-    responses={200: ResponseSpec(data_container=msg.ProcedureList, description="The town's catalog")},
+    responses={200: documented(msg.ProcedureList, "The town's catalog")},
 )
-async def list_procedures(
-    state: State,
-    tenant: TenantProfile,
-    category: Category | None = None,
-) -> Response[bytes]:
-    town = require_town(tenant)
-    payload = msgspec.json.encode(msg.ListProcedures(category=category))
-    body = await state.bus.request(town, subjects.PROCEDURES, msg.LIST, payload)
-    return Response(body, media_type=JSON)
+async def list_procedures(state: State, tenant: TenantProfile, category: Category | None = None) -> Response[bytes]:
+    return json_reply(await state.bus.call(tenant, PROCEDURES, msg.LIST, msg.ListProcedures(category=category)))
 
 
 @get(
     "/api/v1/procedures/{code:str}",
     tags=["procedures"],
-    responses={200: ResponseSpec(data_container=msg.ProcedureDetail, description="One procedure and its form")},
+    responses={200: documented(msg.ProcedureDetail, "One procedure and its form")},
 )
 async def get_procedure(state: State, tenant: TenantProfile, code: str) -> Response[bytes]:
-    town = require_town(tenant)
-    payload = msgspec.json.encode(msg.GetProcedure(code=code))
-    body = await state.bus.request(town, subjects.PROCEDURES, msg.GET, payload)
-    return Response(body, media_type=JSON)
+    return json_reply(await state.bus.call(tenant, PROCEDURES, msg.GET, msg.GetProcedure(code=code)))
 
 
 @get(
     "/api/v1/procedures/{code:str}/prefill",
     tags=["procedures"],
-    responses={200: ResponseSpec(data_container=msg.PrefilledForm, description="The form, filled once only")},
+    responses={200: documented(msg.PrefilledForm, "The form, filled once only")},
 )
 async def prefill_procedure(state: State, caller: Caller, code: str) -> Response[bytes]:
     """For a signed-in resident: the fields filled from the verified identity and earlier answers."""
     principal = await caller.resident()
-    town = require_town(caller.tenant)
-    payload = msgspec.json.encode(msg.Prefill(code=code))
-    body = await state.bus.request(town, subjects.PROCEDURES, msg.PREFILL, payload, principal)
-    return Response(body, media_type=JSON)
+    return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.PREFILL, msg.Prefill(code=code), principal))

@@ -33,19 +33,18 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from contracts import headers as h
 from contracts import open311 as msg
-from contracts import subjects
 from contracts.errors import ErrorCode, ServiceFailure
+from contracts.subjects import PROCEDURES
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
+from gateway.routes.replies import JSON, documented, json_reply
 from gateway.tenancy import require_town
 
 log = logging.getLogger(__name__)
-JSON = "application/json"
 PATH = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: When this API's shape last changed (discovery's ``changeset``).
@@ -188,26 +187,25 @@ def discovery(request: Request[Any, Any, Any], state: State, tenant: TenantProfi
     return Response(msgspec.json.encode(document), media_type=JSON)
 
 
-@get("/services.json", responses={200: ResponseSpec(data_container=list[msg.Service], description="The town's report services")})
+@get("/services.json", responses={200: documented(list[msg.Service], "The town's report services")})
 async def list_services(
     request: Request[Any, Any, Any], state: State, tenant: TenantProfile, jurisdiction_id: str | None = None
 ) -> Response[bytes]:
-    town = _check_jurisdiction(tenant, jurisdiction_id)
-    payload = msgspec.json.encode(msg.ListServices(lang=_lang(request)))
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.SERVICES, payload), media_type=JSON)
+    _check_jurisdiction(tenant, jurisdiction_id)
+    return json_reply(await state.bus.call(tenant, PROCEDURES, msg.SERVICES, msg.ListServices(lang=_lang(request))))
 
 
-@get("/services/{code:str}", responses={200: ResponseSpec(data_container=msg.ServiceDefinition, description="Its attributes")})
+@get("/services/{code:str}", responses={200: documented(msg.ServiceDefinition, "Its attributes")})
 async def service_definition(
     request: Request[Any, Any, Any], state: State, tenant: TenantProfile, code: str, jurisdiction_id: str | None = None
 ) -> Response[bytes]:
     """``services/{service_code}.json``: the attributes (form fields) a report of this kind takes."""
-    town = _check_jurisdiction(tenant, jurisdiction_id)
-    payload = msgspec.json.encode(msg.GetServiceDefinition(service_code=_json_suffix(code, "services"), lang=_lang(request)))
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.SERVICE, payload), media_type=JSON)
+    _check_jurisdiction(tenant, jurisdiction_id)
+    query = msg.GetServiceDefinition(service_code=_json_suffix(code, "services"), lang=_lang(request))
+    return json_reply(await state.bus.call(tenant, PROCEDURES, msg.SERVICE, query))
 
 
-@get("/requests.json", responses={200: ResponseSpec(data_container=list[msg.ServiceRequest], description="Reports")})
+@get("/requests.json", responses={200: documented(list[msg.ServiceRequest], "Reports")})
 async def list_requests(
     request: Request[Any, Any, Any],
     state: State,
@@ -221,7 +219,7 @@ async def list_requests(
     jurisdiction_id: str | None = None,
 ) -> Response[bytes]:
     """Reports of the town, newest first: place, description and status, never who reported them."""
-    town = _check_jurisdiction(tenant, jurisdiction_id)
+    _check_jurisdiction(tenant, jurisdiction_id)
     values: dict[str, Any] = {
         "service_request_ids": _csv(service_request_id),
         "service_codes": _csv(service_code),
@@ -234,14 +232,13 @@ async def list_requests(
         values["page_size"] = page_size
     names = {"service_request_ids": "service_request_id", "service_codes": "service_code", "statuses": "status"}
     query = _convert(values, msg.ListServiceRequests, names)
-    payload = msgspec.json.encode(query)
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.REQUESTS, payload), media_type=JSON)
+    return json_reply(await state.bus.call(tenant, PROCEDURES, msg.REQUESTS, query))
 
 
 @post(
     "/requests.json",
     status_code=201,
-    responses={201: ResponseSpec(data_container=list[msg.RequestCreated], description="The new report's id")},
+    responses={201: documented(list[msg.RequestCreated], "The new report's id")},
 )
 async def post_request(request: Request[Any, Any, Any], state: State, caller: Caller) -> Response[bytes]:
     """File a report (form-encoded, GeoReport's fields) as the signed-in resident."""
@@ -268,24 +265,22 @@ async def post_request(request: Request[Any, Any, Any], state: State, caller: Ca
             values[key] = value
         # Anything else (api_key, address_id, token, ...) is not used: the tenant is the Host and the
         # caller is the bearer token.
-    town = _check_jurisdiction(caller.tenant, jurisdiction_id)
+    _check_jurisdiction(caller.tenant, jurisdiction_id)
     if "service_code" not in values:
         raise Open311Failure(400, "service_code: required (see services.json)")
     report = _convert({**values, "attributes": attributes}, msg.PostServiceRequest)
     headers = {h.IDEMPOTENCY_KEY: _idempotency_key(request)}
-    body = await state.bus.request(town, subjects.PROCEDURES, msg.POST, msgspec.json.encode(report), principal, headers)
-    return Response(body, media_type=JSON, status_code=201)
+    return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.POST, report, principal, headers), 201)
 
 
-@get("/requests/{request_id:str}", responses={200: ResponseSpec(data_container=list[msg.ServiceRequest], description="One report")})
+@get("/requests/{request_id:str}", responses={200: documented(list[msg.ServiceRequest], "One report")})
 async def get_request(
     request: Request[Any, Any, Any], state: State, tenant: TenantProfile, request_id: str, jurisdiction_id: str | None = None
 ) -> Response[bytes]:
     """``requests/{service_request_id}.json``: one report, in a one-element list as GeoReport has it."""
-    town = _check_jurisdiction(tenant, jurisdiction_id)
+    _check_jurisdiction(tenant, jurisdiction_id)
     query = _convert({"service_request_id": _json_suffix(request_id, "requests"), "lang": _lang(request)}, msg.GetServiceRequest)
-    payload = msgspec.json.encode(query)
-    return Response(await state.bus.request(town, subjects.PROCEDURES, msg.REQUEST, payload), media_type=JSON)
+    return json_reply(await state.bus.call(tenant, PROCEDURES, msg.REQUEST, query))
 
 
 def _not_here(resource: str) -> Response[bytes]:
