@@ -37,18 +37,10 @@ class ProcedureList(msgspec.Struct, frozen=True, kw_only=True):
     items: list[ProcedureSummary]
 
 
-class ProcedureDetail(msgspec.Struct, frozen=True, kw_only=True):
+class ProcedureDetail(ProcedureSummary, frozen=True, kw_only=True):
+    """A procedure as one town offers it: the summary, the town's settings and the form."""
+
     tenant: str
-    code: str
-    name_ja: str
-    name_en: str
-    category: Category
-    summary_ja: str
-    summary_en: str
-    assurance: Assurance
-    fee_yen: int
-    processing_days: int
-    located: bool
     workflow: str
     department_ja: str
     department_en: str

@@ -32,18 +32,7 @@ def detail(town: Tenant, standard: StandardProcedure, offer: ProcedureOffer) -> 
 
 
 def summary(d: ProcedureDetail) -> ProcedureSummary:
-    return ProcedureSummary(
-        code=d.code,
-        name_ja=d.name_ja,
-        name_en=d.name_en,
-        category=d.category,
-        summary_ja=d.summary_ja,
-        summary_en=d.summary_en,
-        assurance=d.assurance,
-        fee_yen=d.fee_yen,
-        processing_days=d.processing_days,
-        located=d.located,
-    )
+    return ProcedureSummary(**{name: getattr(d, name) for name in ProcedureSummary.__struct_fields__})
 
 
 def town_catalog(region: Region, town: Tenant) -> Iterator[ProcedureDetail]:
