@@ -19,21 +19,25 @@ Choices that follow from the identity contract rather than from Keycloak's defau
   (no ``default-roles-aizu``, ``offline_access``), and ``aud`` is exactly ``aizu-gateway`` and
   ``account``, as the development issuer writes it.
 - Keycloak does not accept wildcard hosts in redirect URIs, so every town's callback is listed.
+- The demo users (``--with-demo-users`` only) are the development issuer's, from
+  :func:`gateway.devissuer.users.demo_users`: the same people, names, addresses and birth dates, so a
+  staging Keycloak and ``make dev`` agree. Each user's Keycloak id (the ``sub`` Keycloak writes) is
+  the subject the development issuer computes, ``uuid5(issuer + "/" + username)`` per IDENTITY.md,
+  for the realm's own issuer (:func:`realm_issuer`, or ``issuer_url`` for a staging Keycloak
+  elsewhere); a development issuer run with ``AIZU_OIDC_ISSUER`` set to that URL gives every user
+  the same ``sub``. Only the four address parts the user profile declares are exported, not the
+  development issuer's ``street_address``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import uuid
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from contracts.principal import Role
 from contracts.tenants import Region, Tenant
+from gateway.devissuer.users import DemoUser, demo_users
 
 REALM = "aizu"
 BASE_DOMAIN = "aizu.example"
@@ -72,41 +76,25 @@ CLIENT_SCOPES = ("basic", "email", "organization", "profile", "roles", "web-orig
 ADDRESS_PARTS = ("formatted", "postal_code", "region", "locality")
 CARD_ATTRIBUTES = ("name", *ADDRESS_PARTS, "birthdate", "gender")
 
-_PREFECTURE = "福島県"
 _TRUE = "true"
-
-
-class Address(msgspec.Struct, frozen=True, kw_only=True):
-    formatted: str
-    postal_code: str
-    region: str
-    locality: str
-
-
-class DemoUser(msgspec.Struct, frozen=True, kw_only=True):
-    """A demo resident, staff member or council member, as ``gateway/IDENTITY.md`` lists them."""
-
-    username: str
-    roles: tuple[Role, ...]
-    #: The level the user signs in at: ``jpki``, ``aal1`` or ``aal2``.
-    acr: str
-    #: A resident's home town (the ``tenant`` claim).
-    tenant: str | None = None
-    #: A staff member's town (the Keycloak organization, the ``organization`` claim).
-    organization: str | None = None
-    email: str | None = None
-    name: str | None = None
-    address: Address | None = None
-    birthdate: str | None = None
-    gender: str | None = None
 
 
 # --- public API ---------------------------------------------------------------------------------
 
 
-def build_realm(region: Region, *, with_demo_users: bool = False, base_domain: str = BASE_DOMAIN) -> dict[str, Any]:
-    """The realm representation Keycloak 26 imports, for every town of ``region``."""
-    users = demo_users(region, base_domain=base_domain) if with_demo_users else ()
+def realm_issuer(base_domain: str = BASE_DOMAIN) -> str:
+    """The realm's ``iss`` in production: Keycloak at ``auth.<base domain>`` (``AIZU_OIDC_ISSUER``)."""
+    return f"https://auth.{base_domain}/realms/{REALM}"
+
+
+def build_realm(
+    region: Region, *, with_demo_users: bool = False, base_domain: str = BASE_DOMAIN, issuer_url: str | None = None
+) -> dict[str, Any]:
+    """The realm representation Keycloak 26 imports, for every town of ``region``.
+
+    ``issuer_url`` (default :func:`realm_issuer`) only decides the demo users' ids.
+    """
+    users = tuple(demo_users(region, issuer_url or realm_issuer(base_domain)).values()) if with_demo_users else ()
     hosts = [f"{t.slug}.{base_domain}" for t in region.towns] + [f"{region.council.slug}.{base_domain}"]
     realm: dict[str, Any] = {
         "realm": REALM,
@@ -160,83 +148,32 @@ def build_realm(region: Region, *, with_demo_users: bool = False, base_domain: s
         "organizations": [_organization(t, base_domain, users) for t in region.towns],
     }
     if with_demo_users:
-        realm["users"] = [_user(u) for u in users]
+        realm["users"] = [_user(u, base_domain) for u in users]
     return realm
 
 
-def render(region: Region, *, with_demo_users: bool = False, base_domain: str = BASE_DOMAIN) -> str:
+def render(
+    region: Region, *, with_demo_users: bool = False, base_domain: str = BASE_DOMAIN, issuer_url: str | None = None
+) -> str:
     """The realm as the file is committed: sorted keys, two-space indent, UTF-8 text, final newline."""
-    realm = build_realm(region, with_demo_users=with_demo_users, base_domain=base_domain)
+    realm = build_realm(region, with_demo_users=with_demo_users, base_domain=base_domain, issuer_url=issuer_url)
     return json.dumps(realm, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def write(
-    path: Path | str, region: Region, *, with_demo_users: bool = False, base_domain: str = BASE_DOMAIN
+    path: Path | str,
+    region: Region,
+    *,
+    with_demo_users: bool = False,
+    base_domain: str = BASE_DOMAIN,
+    issuer_url: str | None = None,
 ) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(region, with_demo_users=with_demo_users, base_domain=base_domain), encoding="utf-8")
+    text = render(region, with_demo_users=with_demo_users, base_domain=base_domain, issuer_url=issuer_url)
+    path.write_text(text, encoding="utf-8")
     return path
 
-
-def demo_users(region: Region, *, base_domain: str = BASE_DOMAIN) -> tuple[DemoUser, ...]:
-    """Five demo users per town and two council members, with made-up but well-formed identities."""
-    users: list[DemoUser] = []
-    for i, town in enumerate(region.towns):
-        family = _family_name(town)
-        locality = _locality(town)
-        given, gender = (("花子", "female"), ("太郎", "male"))[i % 2]
-        district = town.districts[0] if town.districts else ""
-        users.append(
-            DemoUser(
-                username=f"{town.slug}.resident",
-                roles=("resident",),
-                acr="jpki",
-                tenant=town.slug,
-                name=f"{family} {given}",
-                address=Address(
-                    formatted=f"{_PREFECTURE}{locality}{district}{i + 1}番地",
-                    postal_code=_postal_prefix(town) + "-0000",
-                    region=_PREFECTURE,
-                    locality=locality,
-                ),
-                birthdate=date(1940 + (i * 7) % 45, 1 + (i * 5) % 12, 1 + (i * 11) % 28).isoformat(),
-                gender=gender,
-            )
-        )
-        users.append(
-            DemoUser(
-                username=f"{town.slug}.resident-basic",
-                roles=("resident",),
-                acr="aal1",
-                tenant=town.slug,
-                name=f"{family} {('一郎', '幸子')[i % 2]}",
-            )
-        )
-        for suffix, role in (("caseworker", "caseworker"), ("admin", "tenant-admin"), ("admin2", "tenant-admin")):
-            username = f"{town.slug}.{suffix}"
-            users.append(
-                DemoUser(
-                    username=username,
-                    roles=(role,),
-                    acr="aal2",
-                    organization=town.slug,
-                    # Keycloak validates an organization member's e-mail whenever the profile is
-                    # checked, so staff need one; it is in the town's organization domain.
-                    email=f"{username}@{town.slug}.{base_domain}",
-                )
-            )
-    council = region.council.slug
-    for username in (f"{council}.member", f"{council}.member2"):
-        users.append(
-            DemoUser(username=username, roles=("council",), acr="aal2", email=f"{username}@{council}.{base_domain}")
-        )
-    return tuple(users)
-
-
-def user_id(username: str) -> str:
-    """A stable Keycloak user id, so organization members can name their user and re-imports agree."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:aizu:keycloak:{REALM}:user:{username}"))
 
 
 # --- realm parts --------------------------------------------------------------------------------
@@ -544,18 +481,15 @@ def _organization(town: Tenant, base_domain: str, users: tuple[DemoUser, ...]) -
     if members:
         # Keycloak 26 links members by username after the users are imported (older 25.x by id,
         # hence both); membershipType UNMANAGED: a realm user linked to the organization.
-        org["members"] = [
-            {"id": user_id(u.username), "username": u.username, "membershipType": "UNMANAGED"} for u in members
-        ]
+        org["members"] = [{"id": u.subject, "username": u.username, "membershipType": "UNMANAGED"} for u in members]
     return org
 
 
-def _user(user: DemoUser) -> dict[str, Any]:
-    attributes: dict[str, list[str]] = {}
+def _user(user: DemoUser, base_domain: str) -> dict[str, Any]:
+    """A demo user of the development issuer as a Keycloak user: id = its ``sub``, no credentials."""
+    attributes: dict[str, list[str]] = {"name": [user.name]}
     if user.tenant:
         attributes["tenant"] = [user.tenant]
-    if user.name:
-        attributes["name"] = [user.name]
     if user.address:
         for part in ADDRESS_PARTS:
             attributes[part] = [getattr(user.address, part)]
@@ -564,38 +498,18 @@ def _user(user: DemoUser) -> dict[str, Any]:
     if user.gender:
         attributes["gender"] = [user.gender]
     rep: dict[str, Any] = {
-        "id": user_id(user.username),
+        "id": user.subject,
         "username": user.username,
         "enabled": True,
         "realmRoles": list(user.roles),
         "attributes": attributes,
         "requiredActions": [],
     }
-    if user.email:
-        rep["email"] = user.email
+    if user.tenant is None:
+        # Staff and council: Keycloak validates an organization member's e-mail against the
+        # organization's domains whenever the profile is checked, so each gets one in its town's
+        # (or the council's) domain. The development issuer has no e-mails.
+        rep["email"] = f"{user.username}@{user.group}.{base_domain}"
         rep["emailVerified"] = True
     return rep
 
-
-# --- demo identities ----------------------------------------------------------------------------
-
-_POSTAL = re.compile(r"〒\s*(?P<prefix>[0-9]{3})-[0-9]{4}")
-
-
-def _family_name(town: Tenant) -> str:
-    """A made-up family name from the town's name: 喜多方市 → 喜多方."""
-    if town.kind_ja and town.name_ja.endswith(town.kind_ja) and len(town.name_ja) > len(town.kind_ja):
-        return town.name_ja[: -len(town.kind_ja)]
-    return town.name_ja
-
-
-def _locality(town: Tenant) -> str:
-    """The municipality as an address writes it, with its 郡 for a town or village (耶麻郡北塩原村)."""
-    match = re.search(rf"{_PREFECTURE}(?P<gun>\S{{1,4}}郡)?{re.escape(town.name_ja)}", town.contact.address_ja)
-    gun = match.group("gun") if match and match.group("gun") else ""
-    return f"{gun}{town.name_ja}"
-
-
-def _postal_prefix(town: Tenant) -> str:
-    match = _POSTAL.search(town.contact.address_ja)
-    return match.group("prefix") if match else "960"

@@ -10,17 +10,19 @@ from typing import Any
 import pytest
 
 from contracts.tenants import Region, default_directory, load_region
-from gateway import keycloak_realm
+from gateway.devissuer.tokens import identity_claims
+from gateway.devissuer.users import DemoUser, demo_users, subject_for
 from gateway.keycloak_realm import (
     ACR_LOA,
+    ADDRESS_PARTS,
     CARD_ATTRIBUTES,
     GATEWAY_CLIENT,
     GATEWAY_SECRET_PLACEHOLDER,
     PORTAL_CLIENT,
     ROLES,
     build_realm,
+    realm_issuer,
     render,
-    user_id,
     write,
 )
 
@@ -47,6 +49,12 @@ def demo(tenants: Region) -> dict[str, Any]:
     return build_realm(tenants, with_demo_users=True)
 
 
+@pytest.fixture(scope="module")
+def dev_users(tenants: Region) -> dict[str, DemoUser]:
+    """The development issuer's demo users, as an issuer at the realm's own URL would have them."""
+    return demo_users(tenants, realm_issuer())
+
+
 def _client(realm: dict[str, Any], client_id: str) -> dict[str, Any]:
     return next(c for c in realm["clients"] if c["clientId"] == client_id)
 
@@ -68,6 +76,47 @@ def _walk(value: Any, key: str = "") -> list[tuple[str, Any]]:
     if isinstance(value, list):
         return [pair for v in value for pair in _walk(v, key)]
     return [(key, value)]
+
+
+def _organizations_of(realm: dict[str, Any], username: str) -> list[str]:
+    return [o["alias"] for o in realm["organizations"] if username in {m["username"] for m in o.get("members", [])}]
+
+
+def _keycloak_claims(realm: dict[str, Any], client_id: str, user: dict[str, Any]) -> dict[str, Any]:
+    """The identity claims a token of ``client_id`` carries for ``user``, as the realm's mappers write them.
+
+    ``sub`` is the user id (scope ``basic``), ``organization`` the aliases of the organizations the
+    user is a member of (scope ``organization``), and each attribute mapper puts the attribute's
+    value at its claim name (``address.locality`` nested), leaving the claim out without a value.
+    """
+    claims: dict[str, Any] = {
+        "sub": user["id"],
+        "preferred_username": user["username"],
+        "realm_access": {"roles": user["realmRoles"]},
+    }
+    for mapper in _client(realm, client_id)["protocolMappers"]:
+        if mapper["protocolMapper"] != "oidc-usermodel-attribute-mapper":
+            continue
+        values = user["attributes"].get(mapper["config"]["user.attribute"])
+        if values is None:
+            continue
+        *path, leaf = mapper["config"]["claim.name"].split(".")
+        target = claims
+        for part in path:
+            target = target.setdefault(part, {})
+        (target[leaf],) = values
+    orgs = _organizations_of(realm, user["username"])
+    if orgs:
+        claims["organization"] = orgs
+    return claims
+
+
+def _dev_issuer_claims(user: DemoUser) -> dict[str, Any]:
+    """The same claims as the development issuer writes them (IDENTITY.md), minus ``street_address``."""
+    claims = {"sub": user.subject, **identity_claims(user), "realm_access": {"roles": list(user.roles)}}
+    if "address" in claims:
+        claims["address"] = {k: v for k, v in claims["address"].items() if k != "street_address"}
+    return claims
 
 
 # --- the committed file -------------------------------------------------------------------------
@@ -291,7 +340,59 @@ def test_demo_users_as_the_contract_lists_them(demo: dict[str, Any], tenants: Re
     for user in users.values():
         assert user["enabled"] is True
         assert "credentials" not in user  # set with kcadm.sh set-password on a staging realm
-        assert user["id"] == user_id(user["username"])
+        # The id is Keycloak's ``sub``: the contract's uuid5 for the realm's issuer.
+        assert user["id"] == subject_for("https://auth.aizu.example/realms/aizu", user["username"])
+
+
+def test_demo_users_are_the_development_issuers(
+    demo: dict[str, Any], dev_users: dict[str, DemoUser], tenants: Region
+) -> None:
+    """One source of truth: the same people, in the same order, as gateway.devissuer.users."""
+    assert [u["username"] for u in demo["users"]] == list(dev_users)
+    for user in demo["users"]:
+        dev = dev_users[user["username"]]
+        assert user["id"] == dev.subject
+        assert user["realmRoles"] == list(dev.roles)
+        attrs = {name: value for name, (value,) in user["attributes"].items()}
+        assert attrs.get("name") == dev.name
+        assert attrs.get("tenant") == dev.tenant
+        assert attrs.get("birthdate") == dev.birthdate
+        assert attrs.get("gender") == dev.gender
+        if dev.address is None:
+            assert not set(ADDRESS_PARTS) & set(attrs)
+        else:
+            assert {part: attrs[part] for part in ADDRESS_PARTS} == {
+                part: getattr(dev.address, part) for part in ADDRESS_PARTS
+            }
+        assert _organizations_of(demo, user["username"]) == ([dev.organization] if dev.organization else [])
+    # The address parts the realm leaves out: street_address only (not declared in the user profile).
+    assert {f for u in dev_users.values() if u.address for f in u.address.__struct_fields__} - set(ADDRESS_PARTS) == {
+        "street_address"
+    }
+
+
+def test_keycloak_and_the_development_issuer_write_the_same_identity_claims(
+    demo: dict[str, Any], dev_users: dict[str, DemoUser]
+) -> None:
+    for client_id in (GATEWAY_CLIENT, PORTAL_CLIENT):
+        for user in demo["users"]:
+            dev = dev_users[user["username"]]
+            assert _keycloak_claims(demo, client_id, user) == _dev_issuer_claims(dev), user["username"]
+
+
+def test_demo_user_ids_follow_the_issuer(tenants: Region) -> None:
+    """A staging Keycloak elsewhere renders for its own issuer; its ids are then that issuer's subjects."""
+    staging = "http://keycloak:8080/realms/aizu"
+    realm = build_realm(tenants, with_demo_users=True, issuer_url=staging)
+    dev = demo_users(tenants, staging)
+    assert {u["username"]: u["id"] for u in realm["users"]} == {name: u.subject for name, u in dev.items()}
+    assert render(tenants, with_demo_users=True, issuer_url=staging) == render(
+        tenants, with_demo_users=True, issuer_url=staging
+    )
+    other = build_realm(tenants, with_demo_users=True, base_domain="aizu.test")
+    assert other["users"][0]["id"] == subject_for("https://auth.aizu.test/realms/aizu", other["users"][0]["username"])
+    # Without demo users the issuer changes nothing: the committed file stays the same.
+    assert render(tenants, issuer_url=staging) == render(tenants)
 
 
 def test_staff_carry_their_role_and_their_town(demo: dict[str, Any], tenants: Region) -> None:
@@ -313,12 +414,14 @@ def test_staff_carry_their_role_and_their_town(demo: dict[str, Any], tenants: Re
             user = users[username]
             assert user["realmRoles"] == [role]
             assert member_of[username] == town.slug
-            assert "tenant" not in user["attributes"]
-            assert user["email"].endswith(f"@{town.slug}.aizu.example")
+            assert set(user["attributes"]) == {"name"}  # no tenant, no card items
+            assert user["email"] == f"{username}@{town.slug}.aizu.example"
+            assert user["emailVerified"] is True
     for username in ("council.member", "council.member2"):
         assert users[username]["realmRoles"] == ["council"]
         assert username not in member_of
-        assert users[username]["attributes"] == {}
+        assert set(users[username]["attributes"]) == {"name"}
+        assert users[username]["email"] == f"{username}@{tenants.council.slug}.aizu.example"
 
 
 def test_residents_carry_tenant_and_jpki_residents_the_four_items(demo: dict[str, Any], tenants: Region) -> None:
@@ -333,10 +436,10 @@ def test_residents_carry_tenant_and_jpki_residents_the_four_items(demo: dict[str
             assert "email" not in resident
         attrs = card["attributes"]
         assert set(attrs) == {"tenant", *CARD_ATTRIBUTES}
-        assert attrs["name"][0].startswith(town.name_ja.removesuffix(town.kind_ja))
+        assert re.fullmatch(r"\S+ \S+", attrs["name"][0])  # 氏名 in family-given order
         assert attrs["region"] == ["福島県"]
-        assert attrs["locality"][0].endswith(town.name_ja)
-        assert attrs["formatted"][0].startswith("福島県" + attrs["locality"][0])
+        assert attrs["locality"] == [town.name_ja]
+        assert attrs["formatted"][0].startswith("福島県") and town.name_ja in attrs["formatted"][0]
         assert attrs["gender"][0] in ("female", "male")
         for name in ("postal_code", "birthdate"):
             pattern = profile[name]["validations"]["pattern"]["pattern"]
@@ -345,8 +448,10 @@ def test_residents_carry_tenant_and_jpki_residents_the_four_items(demo: dict[str
         assert set(basic["attributes"]) == {"tenant", "name"}
 
 
-def test_demo_identities_match_the_user_profile(tenants: Region) -> None:
-    users = keycloak_realm.demo_users(tenants)
+def test_demo_identities_match_the_user_profile(demo: dict[str, Any], dev_users: dict[str, DemoUser]) -> None:
+    users = list(dev_users.values())
     assert {u.acr for u in users} == {"jpki", "aal1", "aal2"}
     assert all(u.acr in ACR_LOA for u in users)
     assert all((u.tenant is None) != (u.organization is None) or "council" in u.roles for u in users)
+    declared = {a["name"] for a in _user_profile(demo)["attributes"]}
+    assert {name for u in demo["users"] for name in u["attributes"]} <= declared
