@@ -31,7 +31,7 @@ from services.procedures import app as procedures_app
 from services.procedures.models import Application, OfferedProcedure
 from services.procedures.seed import seed_catalog
 from services.runtime import local_servers, rls
-from services.runtime.database import create_engine, migrate, session_factory
+from services.runtime.database import create_engine, create_reader, migrate, session_factory
 from tests.conftest import running_procedures
 
 ROLE = "procedures_app_test"
@@ -124,6 +124,19 @@ async def test_a_query_that_forgot_its_tenant_filter_sees_only_the_request_town(
     # The autocommit connection remembered kitakata; another town's session must not inherit it.
     async with rls.sessionmaker(reader)(info={rls.TENANT: "bandai"}) as session:
         assert set((await session.execute(select(Application.tenant))).scalars()) == {"bandai"}
+
+
+async def test_behind_a_transaction_pooler_reads_set_their_tenant_in_a_transaction(app_engine, monkeypatch):
+    assert create_reader(app_engine).get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    monkeypatch.setenv(rls.TRANSACTION_POOLING, "1")
+    reader = create_reader(app_engine)
+    assert reader.get_execution_options().get("isolation_level") is None
+    async with rls.sessionmaker(reader)(info={rls.TENANT: "bandai"}) as session:
+        assert set((await session.execute(select(Application.tenant))).scalars()) == {"bandai"}
+        local = await session.execute(text("SELECT current_setting('aizu.tenant')"))
+        assert local.scalar_one() == "bandai"
+    async with app_engine.connect() as c:  # nothing stayed on the connection after the read
+        assert (await c.execute(text("SELECT current_setting('aizu.tenant', true)"))).scalar_one() in (None, "")
 
 
 async def test_with_no_tenant_set_nothing_is_visible(app_engine):

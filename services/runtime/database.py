@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from services.runtime import rls
+
 
 def create_engine(url: str, *, sqlite_connections: int = 1) -> AsyncEngine:
     """The engine a service writes with.
@@ -48,6 +50,8 @@ def create_reader(engine: AsyncEngine) -> AsyncEngine:
     """
     if engine.dialect.name == "sqlite":
         return create_engine(engine.url.render_as_string(hide_password=False), sqlite_connections=4)
+    if not rls.reads_may_autocommit():
+        return engine  # behind a transaction-mode pooler each read sets its tenant in its own transaction
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 

@@ -42,6 +42,7 @@ Work that spans towns
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import event
@@ -53,6 +54,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 SETTING = "aizu.tenant"
 #: The key of ``Session.info`` that names the session's tenant.
 TENANT = "tenant"
+#: ``1`` when a pooler in transaction mode (PgBouncer) stands between the services and PostgreSQL.
+TRANSACTION_POOLING = "AIZU_DATABASE_TRANSACTION_POOLING"
 
 #: The driver's placeholder for one positional parameter, by DB-API paramstyle.
 _PLACEHOLDER = {"numeric_dollar": "$1", "format": "%s", "pyformat": "%s", "qmark": "?", "numeric": ":1"}
@@ -65,6 +68,16 @@ class TenantSession(Session):
 def sessionmaker(engine: AsyncEngine, **options: Any) -> async_sessionmaker[AsyncSession]:
     """Sessions on ``engine`` that carry their tenant: ``sessions(info={"tenant": slug})``."""
     return async_sessionmaker(engine, sync_session_class=TenantSession, **options)
+
+
+def reads_may_autocommit() -> bool:
+    """Whether read-only requests may run outside a transaction on PostgreSQL.
+
+    Not behind a pooler in transaction mode: there, statements outside a transaction may each run
+    on another server connection, so the tenant set on one would not reach the next (reads would
+    come back empty, or as another town). Reads then run in a transaction, like writes.
+    """
+    return os.environ.get(TRANSACTION_POOLING, "").strip().lower() not in ("1", "true", "yes")
 
 
 def _autocommit(connection: Connection) -> bool:
