@@ -166,8 +166,9 @@ async def test_writing_a_row_for_another_town_is_refused(app_engine):
             async with c.begin():  # moving one of kitakata's rows to another town
                 await c.execute(text("UPDATE applications SET tenant = 'bandai' WHERE tenant = 'kitakata'"))
         async with c.begin():  # another town's rows are not there to change or delete
-            assert (await c.execute(text("UPDATE applications SET status = 'closed' WHERE tenant = 'bandai'"))).rowcount == 0
-            assert (await c.execute(text("DELETE FROM applications WHERE tenant <> 'kitakata'"))).rowcount == 0
+            closed = await c.execute(text("UPDATE applications SET status = 'closed' WHERE tenant = 'bandai'"))
+            deleted = await c.execute(text("DELETE FROM applications WHERE tenant <> 'kitakata'"))
+            assert closed.rowcount == 0 and deleted.rowcount == 0
 
 
 async def test_the_owner_is_bound_too_and_seeding_wrote_every_town(rls_urls, region):

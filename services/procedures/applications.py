@@ -100,12 +100,11 @@ class Applications:
         self.sealer: Sealer | None = None
         self.keys = idempotency.Keys()
 
-    def _committed(self) -> None:
-        """Changes with events and links committed: publish and seal them soon."""
-        if self.relay is not None:
-            self.relay.notify()
-        if self.sealer is not None:
-            self.sealer.notify()
+    def _committed(self, town: str) -> None:
+        """A town's changes with events and links committed: publish and seal them soon."""
+        for worker in (self.relay, self.sealer):
+            if worker is not None:
+                worker.notify(town)
 
     def receipt_claims(self, app: Application, procedure: ProcedureDetail, valid: ValidAnswers) -> ReceiptClaims:
         town = self.region.town(app.tenant)
@@ -217,7 +216,7 @@ class Applications:
                 if stored is None:
                     raise
                 return stored
-        self._committed()
+        self._committed(ctx.tenant)
         return response
 
     async def _file(
@@ -348,7 +347,7 @@ class Applications:
         async with ctx.session.begin():
             ctx.session.add(new_event(OutboxRow, ctx.tenant, subjects.audit(ctx.tenant, "staff_read"), _ENCODER.encode(record)))
         if self.relay is not None:
-            self.relay.notify()
+            self.relay.notify(ctx.tenant)
 
     async def list(self, ctx: Context, req: msg.ListApplications) -> msg.ApplicationList:
         role = role_of(ctx.principal, ctx.tenant)
@@ -410,7 +409,7 @@ class Applications:
                 submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
-        self._committed()
+        self._committed(ctx.tenant)
         return await self._detail(ctx, app, role)
 
 

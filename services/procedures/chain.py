@@ -12,9 +12,7 @@ about as long as the outbox waits to publish (well under a second).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,8 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.procedures.models import ChainHead, StatusChangeRow
+from services.runtime.town_worker import TownWorker
 
-log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 
 
@@ -78,52 +76,20 @@ async def seal(session: AsyncSession, tenant: str, batch: int = 1000) -> int:
     return len(rows)
 
 
-class Sealer:
-    """Seals every town's new changes soon after they commit (woken by ``notify``, else polling)."""
+class Sealer(TownWorker):
+    """Seals each town's new changes soon after they commit (woken by ``notify``, else polling)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], tenants: Sequence[str], poll_seconds: float = 1.0) -> None:
+    name = "chain sealer"
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], towns: Sequence[str], poll_seconds: float = 1.0) -> None:
+        super().__init__(towns, poll_seconds)
         self._sessions = sessions
-        self._tenants = list(tenants)
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    def notify(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="chain-sealer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def seal_all(self) -> int:
-        sealed = 0
-        for tenant in self._tenants:
-            async with self._sessions(info={"tenant": tenant}) as session:  # row-level security: this town
-                while count := await seal(session, tenant):
-                    sealed += count
-        return sealed
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                await self.seal_all()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("sealing failed (%s: %s); retrying", type(exc).__name__, exc)
-                log.debug("sealing failure", exc_info=True)
+    async def work(self, towns: Sequence[str] | None) -> None:
+        for town in towns if towns is not None else self.towns or ():
+            async with self._sessions(info={"tenant": town}) as session:  # row-level security: this town
+                while await seal(session, town):
+                    pass
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ Without ``tenants``, or on SQLite (no row-level security), a pass reads all rows
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -29,9 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from services.runtime import rls
-
-log = logging.getLogger(__name__)
-
+from services.runtime.town_worker import TownWorker
 
 class OutboxMixin:
     """Columns of a service's ``outbox`` table (each service keeps its own, in its own database)."""
@@ -56,7 +53,9 @@ def new_event(model: type[OutboxMixin], tenant: str, subject: str, payload: byte
     )
 
 
-class OutboxRelay:
+class OutboxRelay(TownWorker):
+    name = "outbox relay"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -67,69 +66,25 @@ class OutboxRelay:
         tenants: Iterable[str] | None = None,
     ) -> None:
         """``tenants``: every town whose rows to publish, one at a time (row-level security)."""
+        super().__init__(tenants, poll_seconds)
         self._sessions = sessions
-        self._tenants: tuple[str, ...] | None = tuple(tenants) if tenants is not None else None
-        self._dirty: set[str] = set()
-        self._everyone = True
         self._model = model
         self._js = js
         self._batch = batch
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.published = 0
 
-    def notify(self, tenant: str | None = None) -> None:
-        """A transaction with events has committed: publish soon rather than at the next poll.
-
-        Naming the ``tenant`` lets the next pass read that town's rows only.
-        """
-        if tenant is None or self._tenants is None or tenant not in self._tenants:
-            self._everyone = True
-        else:
-            self._dirty.add(tenant)
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            except TimeoutError:
-                self._everyone = True
-            self._wake.clear()
-            towns = None if self._everyone else sorted(self._dirty)
-            self._everyone, self._dirty = False, set()
-            try:
-                while await self.relay_once(towns):
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # NATS or the database is away; the rows stay unpublished and the next poll retries.
-                log.warning("outbox relay failed (%s: %s); retrying", type(exc).__name__, exc)
-                log.debug("outbox relay failure", exc_info=True)
-                self._everyone = True
-                await asyncio.sleep(self._poll)
+    async def work(self, towns: Sequence[str] | None) -> None:
+        while await self.relay_once(towns):
+            pass
 
     async def relay_once(self, tenants: Sequence[str] | None = None) -> int:
         """Publish one batch per town (``tenants``, default all); returns how many rows were published."""
         published = 0
         async with self._sessions() as session, session.begin():
-            if self._tenants is None or session.bind.dialect.name != "postgresql":
+            if self.towns is None or session.bind.dialect.name != "postgresql":
                 published = await self._publish(session, None)  # no row-level security: all at once
             else:
-                for tenant in self._tenants if tenants is None else tenants:
+                for tenant in self.towns if tenants is None else tenants:
                     await rls.use_tenant(session, tenant)
                     published += await self._publish(session, tenant)
         self.published += published

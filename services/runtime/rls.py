@@ -18,10 +18,19 @@ How the tenant reaches PostgreSQL
       and sent again only when the tenant differs. A read for the town the connection last
       served costs no extra round trip; a read for another town costs one. There is no reset at
       check-in: a stale value on an idle connection is harmless, because every TenantSession
-      states its own tenant before its first statement (and the value is invisible inside a
-      transaction, where the local setting wins). Measured on the embedded PostgreSQL (asyncpg,
-      Unix socket): the alternatives, a reset at check-in (one more round trip per read) or a
-      real transaction per read (BEGIN, set, SELECT, ROLLBACK), cost more; see the issue note.
+      states its own tenant before its first statement (and inside a transaction the local
+      setting wins).
+
+    Measured on the embedded PostgreSQL 18 (asyncpg, Unix socket, this 2-core machine; a new
+    session, one indexed SELECT, close; best of 7 × 4,000): 739 µs per read before; 781 µs when
+    the connection last served the same town; 858 µs when every read is for another town; a
+    reset at check-in instead of remembering: 1,247 µs; a transaction per read (BEGIN, set local,
+    SELECT, COMMIT): 1,148 µs. The setting goes straight through the driver's cursor: 135 µs a
+    call against 230–260 µs through SQLAlchemy's statement machinery.
+
+    Behind a pooler in transaction mode (PgBouncer) a connection-level setting does not stay
+    with the next statement, so there (``AIZU_DATABASE_TRANSACTION_POOLING=1``) reads run in a
+    transaction too: :func:`reads_may_autocommit`.
 
     So every session on a service's engine must be a :class:`TenantSession`; the plain sessions
     of ``aizu seed`` and ``aizu audit verify`` use their own engine (the owner's URL) and name
@@ -36,6 +45,7 @@ Work that spans towns
     * the outbox relay publishes each town's rows under that town (``OutboxRelay(tenants=…)``,
       the town list from the region's configuration);
     * seeding writes each town's catalog, chain head and signing key under that town;
+    * verifying a receipt reads the signing key as the town that issued it, whatever the host;
     * a migration that must change rows of every town does the same, or turns the policy off for
       its own transaction as the owner (``ALTER TABLE … NO FORCE ROW LEVEL SECURITY`` … ``FORCE``).
 """

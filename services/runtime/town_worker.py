@@ -1,0 +1,70 @@
+"""A background loop that works town by town: soon after a town's commit, and on a slow poll.
+
+The outbox relay and the chain sealer share it. A commit names its town with ``notify(town)`` and
+the next pass covers that town alone; the poll (and any pass after a failure) covers them all.
+A failure (NATS or the database away) is logged briefly and retried; the work waits meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+
+log = logging.getLogger(__name__)
+
+
+class TownWorker(ABC):
+    name = "worker"
+
+    def __init__(self, towns: Iterable[str] | None, poll_seconds: float = 1.0) -> None:
+        """``towns``: every town to work for (None: all rows at once, where no row-level security applies)."""
+        self.towns: tuple[str, ...] | None = tuple(towns) if towns is not None else None
+        self._poll = poll_seconds
+        self._dirty: set[str] = set()
+        self._everyone = True
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self, town: str | None = None) -> None:
+        """Something committed for ``town`` (None: for any town): do the work soon."""
+        if town is None or self.towns is None or town not in self.towns:
+            self._everyone = True
+        else:
+            self._dirty.add(town)
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    @abstractmethod
+    async def work(self, towns: Sequence[str] | None) -> None:
+        """One pass over ``towns`` (None: all of them)."""
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            except TimeoutError:
+                self._everyone = True
+            self._wake.clear()
+            towns = None if self._everyone else sorted(self._dirty)
+            self._everyone, self._dirty = False, set()
+            try:
+                await self.work(towns)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s failed (%s: %s); retrying", self.name, type(exc).__name__, exc)
+                log.debug("%s failure", self.name, exc_info=True)
+                self._everyone = True
+                await asyncio.sleep(self._poll)
