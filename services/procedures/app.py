@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.tenants import Region, default_directory, load_region
 from services.procedures import applications, catalog, open311, receipts
 from services.procedures.chain import Sealer
+from services.procedures.filing import Filer
 from services.procedures.receipts import Signer
 from services.procedures.models import OutboxRow
 from services.runtime import rls, streams
@@ -42,9 +43,11 @@ def build(catalog_max_age: float | None = None, region: Region | None = None) ->
         handlers.relay.start()
         handlers.sealer = Sealer(sessions, towns)
         handlers.sealer.start()
+        handlers.filer = Filer(sessions, handlers.committed)
+        handlers.filer.start()
 
     async def stop_relay() -> None:
-        for worker in (handlers.relay, handlers.sealer):
+        for worker in (handlers.filer, handlers.relay, handlers.sealer):
             if worker is not None:
                 await worker.stop()
 

@@ -28,10 +28,11 @@ from contracts.tenants import Region
 from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetail
 from services.procedures import chain, documents, idempotency, workflow
 from services.procedures.chain import Sealer
+from services.procedures.filing import Filer, Filing
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
 from services.procedures.receipts import Signer, digest
-from services.procedures.models import Application, AttachmentRow, OutboxRow, StatusChangeRow
+from services.procedures.models import Application, AttachmentRow, Base, IdempotencyRecord, OutboxRow, StatusChangeRow
 from services.procedures.prefill import IDENTITY_SOURCES, prefill, prefilled_values, require_assurance
 from services.runtime.outbox import OutboxRelay, new_event
 from services.runtime.service import Context, ServiceApp
@@ -85,6 +86,11 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
     )
 
 
+def columns(row: Base) -> dict[str, Any]:
+    """A mapped object's column values, for a plain INSERT."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+
 async def idle(session: AsyncSession) -> None:
     """End the implicit transaction of earlier reads, so the next block owns its transaction."""
     if session.in_transaction():
@@ -99,8 +105,9 @@ class Applications:
         self.relay: OutboxRelay | None = None
         self.sealer: Sealer | None = None
         self.keys = idempotency.Keys()
+        self.filer: Filer | None = None
 
-    def _committed(self, town: str) -> None:
+    def committed(self, town: str) -> None:
         """A town's changes with events and links committed: publish and seal them soon."""
         for worker in (self.relay, self.sealer):
             if worker is not None:
@@ -216,7 +223,6 @@ class Applications:
                 if stored is None:
                     raise
                 return stored
-        self._committed(ctx.tenant)
         return response
 
     async def _file(
@@ -252,23 +258,28 @@ class Applications:
             submitted_at=now,
             updated_at=now,
         )
-        async with session.begin():
-            session.add(app)
-            for a in valid.attachments:
-                session.add(AttachmentRow(tenant=ctx.tenant, application_id=app.id, field=a.field, filename=a.filename,
-                                          media_type=a.media_type, size=a.size, sha256=a.sha256, content=a.content))
-            session.add(StatusChangeRow(
-                tenant=ctx.tenant, application_id=app.id, from_status=None, to_status="received",
-                actor=ctx.principal.subject, actor_role=channel, comment="", at=now))
-            event = msg.ApplicationSubmitted(
-                event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
-                channel=channel, applicant_subject=app.applicant_subject, at=now)  # type: ignore[arg-type]
-            session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
-                                  _ENCODER.encode(event), event.event_id))
-            receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
-            app.receipt = receipt
-            response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=receipt))
-            session.add(idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, response))
+        event = msg.ApplicationSubmitted(
+            event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
+            channel=channel, applicant_subject=app.applicant_subject, at=now)  # type: ignore[arg-type]
+        app.receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
+        response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=app.receipt))
+        rows: dict[type, list[dict[str, Any]]] = {
+            Application: [columns(app)],
+            AttachmentRow: [
+                {"tenant": ctx.tenant, "application_id": app.id, "field": a.field, "filename": a.filename,
+                 "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "content": a.content}
+                for a in valid.attachments
+            ],
+            StatusChangeRow: [{
+                "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": "received",
+                "actor": ctx.principal.subject, "actor_role": channel, "comment": "", "at": now}],
+            OutboxRow: [columns(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
+                                          _ENCODER.encode(event), event.event_id))],
+            IdempotencyRecord: [columns(idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, response))],
+        }
+        await idle(session)
+        assert self.filer is not None, "service not started"
+        await self.filer.file(Filing(tenant=ctx.tenant, rows=rows))
         return response
 
     async def _load(self, ctx: Context, application_id: str, lock: bool = False) -> tuple[Application, str]:
@@ -409,7 +420,7 @@ class Applications:
                 submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
-        self._committed(ctx.tenant)
+        self.committed(ctx.tenant)
         return await self._detail(ctx, app, role)
 
 

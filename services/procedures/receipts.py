@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from datetime import UTC, datetime
 
 import msgspec
@@ -30,6 +31,7 @@ from services.runtime.service import Context, ServiceApp
 
 ALGORITHM = "ES256"
 TOKEN_TYPE = "aizu-receipt+jws"
+KEY_RECHECK = 60.0
 _CLAIMS = msgspec.json.Decoder(ReceiptClaims)
 #: Development only: a fixed secret so `make dev` keeps its keys readable across runs.
 DEV_SECRET = base64.urlsafe_b64encode(hashlib.sha256(b"aizu development signing keys").digest()).decode()
@@ -53,6 +55,7 @@ class Signer:
     def __init__(self, secret: bytes | None = None) -> None:
         self._fernet = Fernet(secret or secret_from_env())
         self._keys: dict[str, ECKey] = {}
+        self._active: dict[str, tuple[float, str]] = {}
 
     async def ensure_key(self, session: AsyncSession, tenant: str) -> str:
         """The town's active key id, creating the first key (seeding does this, in its transaction)."""
@@ -76,6 +79,11 @@ class Signer:
         return kid
 
     async def _private(self, session: AsyncSession, tenant: str) -> tuple[str, ECKey]:
+        """The town's active key, looked up at most every ``KEY_RECHECK`` seconds: every filing
+        signs, and a lookup per filing cost more than the signature (a rotation shows within that time)."""
+        cached = self._active.get(tenant)
+        if cached is not None and time.monotonic() - cached[0] < KEY_RECHECK:
+            return cached[1], self._keys[cached[1]]
         row = (
             await session.execute(select(SigningKey).where(SigningKey.tenant == tenant, SigningKey.active.is_(True)))
         ).scalar_one_or_none()
@@ -83,6 +91,7 @@ class Signer:
             raise RuntimeError(f"{tenant} has no signing key: run `aizu seed`")
         if row.kid not in self._keys:
             self._keys[row.kid] = ECKey.import_key(json.loads(self._fernet.decrypt(row.private_jwk_encrypted)))
+        self._active[tenant] = (time.monotonic(), row.kid)
         return row.kid, self._keys[row.kid]
 
     async def sign(self, session: AsyncSession, claims: ReceiptClaims) -> str:
