@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.procedures.models import Application, AttachmentRow, IdempotencyRecord, OutboxRow, StatusChangeRow
 from services.runtime import rls
+from services.runtime.background import Background
 
 MAX_BATCH = 200
 #: Tables in the order a filing's rows are written (the application before what refers to it).
@@ -39,23 +40,17 @@ class Filing:
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-class Filer:
+class Filer(Background):
+    name = "filer"
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], committed: Callable[[str], None]) -> None:
+        super().__init__()
         self._sessions = sessions
         self._committed = committed
         self._queue: asyncio.Queue[Filing] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="filer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await super().stop()
         while not self._queue.empty():
             self._queue.get_nowait().done.set_exception(RuntimeError("the service is stopping"))
 

@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable, Sequence
+
+from services.runtime.background import Background
 
 log = logging.getLogger(__name__)
 
 
-class TownWorker(ABC):
+class TownWorker(Background):
     name = "worker"
 
     def __init__(self, towns: Iterable[str] | None, poll_seconds: float = 1.0) -> None:
         """``towns``: every town to work for (None: all rows at once, where no row-level security applies)."""
+        super().__init__()
         self.towns: tuple[str, ...] | None = tuple(towns) if towns is not None else None
         self._poll = poll_seconds
         self._dirty: set[str] = set()
         self._everyone = True
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def notify(self, town: str | None = None) -> None:
         """Something committed for ``town`` (None: for any town): do the work soon."""
@@ -34,17 +36,6 @@ class TownWorker(ABC):
         else:
             self._dirty.add(town)
         self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
 
     @abstractmethod
     async def work(self, towns: Sequence[str] | None) -> None:

@@ -1,0 +1,29 @@
+"""A task a service runs beside its endpoints (a relay, a sealer, a batch writer), started and
+stopped with the service."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+
+
+class Background(ABC):
+    name = "background"
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    @abstractmethod
+    async def _run(self) -> None:
+        """Runs until cancelled."""
