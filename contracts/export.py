@@ -7,7 +7,18 @@ from pathlib import Path
 
 import msgspec
 
-from contracts import applications, audit, errors, open311, receipts, health, principal, procedures, tenant_profile
+from contracts import (
+    applications,
+    audit,
+    errors,
+    health,
+    notifications,
+    open311,
+    principal,
+    procedures,
+    receipts,
+    tenant_profile,
+)
 
 #: Every message shape on the bus, by the name its schema file carries.
 MESSAGES: dict[str, type] = {
@@ -43,6 +54,19 @@ MESSAGES: dict[str, type] = {
     "open311.ServiceRequests": list[open311.ServiceRequest],
     "open311.PostServiceRequest": open311.PostServiceRequest,
     "open311.RequestsCreated": list[open311.RequestCreated],
+    "notifications.ListInbox": notifications.ListInbox,
+    "notifications.InboxList": notifications.InboxList,
+    "notifications.InboxMessage": notifications.InboxMessage,
+    "notifications.MarkRead": notifications.MarkRead,
+    "notifications.GetPreferences": notifications.GetPreferences,
+    "notifications.Preferences": notifications.Preferences,
+    "notifications.ListTemplates": notifications.ListTemplates,
+    "notifications.TemplateList": notifications.TemplateList,
+    "notifications.Template": notifications.Template,
+    "notifications.PutTemplate": notifications.PutTemplate,
+    "notifications.ListDeliveries": notifications.ListDeliveries,
+    "notifications.DeliveryList": notifications.DeliveryList,
+    "notifications.Delivery": notifications.Delivery,
 }
 
 SCHEMA_DIR = Path(__file__).parent / "schema"

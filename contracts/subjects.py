@@ -16,7 +16,7 @@ PORTAL = "portal"
 INSIGHTS = "insights"
 
 #: Services whose readiness the gateway checks.
-SERVICES: tuple[str, ...] = (PROCEDURES,)
+SERVICES: tuple[str, ...] = (PROCEDURES, NOTIFICATIONS)
 
 
 def request(tenant: str, service: str, verb: str) -> str:

@@ -19,7 +19,7 @@ from gateway import problems
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
-from gateway.routes import applications, catalog, health, identity, open311, receipts, signin
+from gateway.routes import applications, catalog, health, identity, inbox, open311, receipts, signin
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
 from gateway.tokens import TokenVerifier
@@ -87,6 +87,12 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             applications.get_receipt,
             applications.get_document,
             applications.print_document,
+            inbox.list_inbox,
+            inbox.mark_read,
+            inbox.get_preferences,
+            inbox.set_preferences,
+            inbox.list_templates,
+            inbox.put_template,
             open311.router,
             receipts.verify,
             receipts.town_keys,

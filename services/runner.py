@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from services.notifications import app as notifications_app
 from services.procedures import app as procedures_app
 from services.runtime import telemetry
 from services.runtime.bus import connect
@@ -15,8 +16,8 @@ from services.runtime.settings import BusSettings, database_url
 
 log = logging.getLogger(__name__)
 
-BUILDERS = {procedures_app.NAME: procedures_app.build}
-MIGRATIONS = {procedures_app.NAME: procedures_app.MIGRATIONS}
+BUILDERS = {procedures_app.NAME: procedures_app.build, notifications_app.NAME: notifications_app.build}
+MIGRATIONS = {procedures_app.NAME: procedures_app.MIGRATIONS, notifications_app.NAME: notifications_app.MIGRATIONS}
 
 
 async def serve_service(name: str, stop: asyncio.Event | None = None) -> None:

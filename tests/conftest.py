@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,9 @@ from gateway.app import create_app
 from gateway.devissuer.settings import IssuerSettings
 from gateway.devissuer.tokens import dev_token
 from gateway.settings import GatewaySettings
+from services.notifications import app as notifications_app
+from services.notifications.mailer import SmtpSettings
+from services.notifications.smtp_sink import MailSink
 from services.procedures import app as procedures_app
 from services.procedures.seed import seed_catalog
 from services.runtime import local_servers
@@ -83,6 +87,45 @@ async def procedures_db(request: pytest.FixtureRequest, database_urls: dict[str,
     return url
 
 
+#: The notifications database on PostgreSQL is set up as in production: owned and migrated by a
+#: role that is no superuser, used by an app role bound by row-level security (NOBYPASSRLS).
+NOTIFICATIONS_OWNER = "notifications_owner_test"
+NOTIFICATIONS_APP = "notifications_app_test"
+
+
+def _login_role(postgres: local_servers.EmbeddedPostgres, name: str) -> None:
+    postgres.psql(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
+        f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;"
+    )
+
+
+@pytest.fixture(scope="session")
+def notifications_urls(tmp_path_factory: pytest.TempPathFactory, postgres: local_servers.EmbeddedPostgres) -> dict[str, str]:
+    """One migrated notifications database per backend, for the whole session."""
+    pg_name = f"notifications_{os.getpid()}"
+    _login_role(postgres, NOTIFICATIONS_OWNER)
+    _login_role(postgres, NOTIFICATIONS_APP)
+    postgres.psql(f"DROP DATABASE IF EXISTS {pg_name};")
+    postgres.psql(f"CREATE DATABASE {pg_name} OWNER {NOTIFICATIONS_OWNER};")
+    sqlite = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite-notifications') / 'notifications.db'}"
+    migrate(notifications_app.MIGRATIONS, sqlite)
+    migrate(notifications_app.MIGRATIONS, postgres.url(pg_name, user=NOTIFICATIONS_OWNER), "head", NOTIFICATIONS_APP)
+    return {"sqlite": sqlite, "postgres": postgres.url(pg_name, user=NOTIFICATIONS_APP)}
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def notifications_db(request: pytest.FixtureRequest, notifications_urls: dict[str, str]) -> str:
+    return notifications_urls[request.param]
+
+
+#: For a test that runs procedures and notifications together: both on the same backend, not all
+#: four pairs (``@same_backend`` above the test, or ``pytestmark = same_backend``).
+same_backend = pytest.mark.parametrize(
+    ("procedures_db", "notifications_db"), [(b, b) for b in BACKENDS], ids=list(BACKENDS), indirect=True
+)
+
+
 @dataclass
 class RunningService:
     app: ServiceApp
@@ -110,6 +153,42 @@ async def running_procedures(
     finally:
         for r in running:
             await r.stop()
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def mail_sink(directory: Path) -> AsyncIterator[MailSink]:
+    """The SMTP sink on a free loopback port: the town's relay, for real, storing under ``directory``."""
+    sink = MailSink(directory)
+    await sink.start()
+    try:
+        yield sink
+    finally:
+        await sink.stop()
+
+
+def smtp_to(sink: MailSink, retry_backoff: tuple[float, ...] = (0.5, 0.5)) -> SmtpSettings:
+    return SmtpSettings(host=sink.host, port=sink.port, timeout=5, retry_backoff=retry_backoff)
+
+
+@asynccontextmanager
+async def running_notifications(
+    nats_url: str, db_url: str, smtp: SmtpSettings | None = None, region: Region | None = None, caught_up: bool = True
+) -> AsyncIterator[RunningService]:
+    """The notifications service; by default it has handled every event already in the stream
+    (other tests' too) before the test goes on. Without ``smtp`` its mail goes nowhere that listens."""
+    engine = create_engine(db_url)
+    nc = await nats.connect(nats_url)
+    smtp = smtp or SmtpSettings(port=local_servers.free_port(), timeout=1)
+    app = notifications_app.build(region, smtp, mail_poll_seconds=0.2)
+    await app.start(nc, engine)
+    running = RunningService(app=app, nc=nc)
+    try:
+        if caught_up:
+            await app.parts["events"].caught_up(timeout=30)
+        yield running
+    finally:
+        await running.stop()
         await engine.dispose()
 
 
@@ -150,15 +229,18 @@ class GatewayClient(httpx.AsyncClient):
 
 
 @asynccontextmanager
-async def serving(app: Litestar, port: int | None = None) -> AsyncIterator[int]:
+async def serving(app: Litestar, port: int | None = None, sock: socket.socket | None = None) -> AsyncIterator[int]:
     """Serve ``app`` with uvicorn on a free loopback port, on the test's own event loop.
 
     A real server (not an in-process transport) so that clients such as python-keycloak can
     reach it over HTTP, and so that in-process services on the same loop can answer it.
+
+    ``sock``: a socket already bound to ``port``, so that no other connection takes the port between
+    choosing it and listening on it.
     """
     port = port or local_servers.free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
     while not server.started:
         if task.done():
             task.result()
@@ -176,10 +258,14 @@ async def gateway_client(
     region: Region, nats_url: str, host: str = "kitakata.localhost", **overrides: object
 ) -> AsyncIterator[GatewayClient]:
     """The gateway, served for real, and a client whose requests carry ``host`` unless told otherwise."""
-    port = local_servers.free_port()
+    # Bound before the app is built (its issuer URL names the port) and kept until uvicorn listens.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     settings = gateway_settings(nats_url, port, **overrides)
     app = create_app(region, settings)
-    async with serving(app, port):
+    async with serving(app, port, sock):
         async with GatewayClient(base_url=f"http://127.0.0.1:{port}", headers={"host": host}) as client:
             client.app = app
             client.port = port

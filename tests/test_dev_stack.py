@@ -26,10 +26,11 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], deadline: float) -> 
 
 
 def test_aizu_dev_serves_every_town_and_stops_cleanly(tmp_path, region):
-    nats_port, gateway_port = local_servers.free_port(), local_servers.free_port()
+    nats_port, gateway_port, smtp_port = local_servers.free_port(), local_servers.free_port(), local_servers.free_port()
     env = local_servers.environment(
         AIZU_VAR_DIR=str(tmp_path / "var"),
         AIZU_DEV_NATS_PORT=str(nats_port),
+        AIZU_DEV_SMTP_PORT=str(smtp_port),
         AIZU_GATEWAY_PORT=str(gateway_port),
         AIZU_LOG_LEVEL="WARNING",
     )
@@ -57,7 +58,7 @@ def test_aizu_dev_serves_every_town_and_stops_cleanly(tmp_path, region):
         assert f"http://{town.slug}.localhost:{gateway_port}" in output
     assert f"http://council.localhost:{gateway_port}" in output
     # Every process it started has stopped: the ports are free again.
-    for port in (nats_port, gateway_port):
+    for port in (nats_port, gateway_port, smtp_port):
         with __import__("socket").socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
     # Run again: the data is kept (the SQLite file and NATS store remain).

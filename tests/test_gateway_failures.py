@@ -10,7 +10,7 @@ import pytest
 
 from contracts import headers as h
 from contracts.errors import ErrorCode, ErrorEnvelope
-from tests.conftest import gateway_client, running_procedures
+from tests.conftest import gateway_client, running_notifications, running_procedures, same_backend
 
 PROBLEM = "application/problem+json"
 
@@ -77,12 +77,16 @@ async def test_an_unreadable_principal_header_is_refused(nats_url, procedures_db
     assert reply.headers[h.SERVICE_ERROR_CODE] == ErrorCode.UNAUTHENTICATED.value
 
 
-async def test_health_and_readiness(region, nats_url, procedures_db):
+@same_backend
+async def test_health_and_readiness(region, nats_url, procedures_db, notifications_db):
     async with gateway_client(region, nats_url, host="127.0.0.1:8000") as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         not_ready = await client.get("/readyz")
         assert not_ready.status_code == 503 and not_ready.json()["ready"] is False
         async with running_procedures(nats_url, procedures_db):
-            ready = await client.get("/readyz")
+            one_missing = await client.get("/readyz")
+            async with running_notifications(nats_url, notifications_db, caught_up=False):
+                ready = await client.get("/readyz")
+    assert one_missing.status_code == 503
     assert ready.status_code == 200
-    assert ready.json()["services"] == [{"name": "procedures", "instances": 1}]
+    assert ready.json()["services"] == [{"name": "procedures", "instances": 1}, {"name": "notifications", "instances": 1}]

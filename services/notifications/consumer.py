@@ -1,0 +1,236 @@
+"""The procedures' application events, turned into the applicant's inbox message and deliveries.
+
+A durable JetStream pull consumer with explicit ack. Each event is handled in one transaction
+that records its ``event_id`` together with the message it causes, so an event delivered twice
+(JetStream redelivers what was not acked; the relay may publish a row twice, outside the stream's
+duplicate window or under another ``Nats-Msg-Id``) makes one message: the second copy finds its
+id recorded, or loses the race on the primary key, and is only acked. The ack follows the commit;
+a crash in between redelivers the event, which is then found recorded.
+
+An event that fails (the database away) is nak'ed with a growing delay and tried again up to
+``MAX_DELIVER`` times; JetStream itself redelivers, on the same schedule, one whose ack never came.
+What has failed every attempt stays in the stream (a dead-letter stream is phase 2 of issue 5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import msgspec
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts import subjects
+from contracts.applications import ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted
+from contracts.tenants import Region
+from services.notifications import preferences, templates
+from services.notifications.models import DeliveryRow, InboxRow, ProcessedEvent
+from services.notifications.town_templates import texts_for
+from services.runtime import rls, streams
+
+log = logging.getLogger(__name__)
+
+DURABLE = "notifications-applications"
+FILTER = f"{subjects.PREFIX}.{subjects.EVENTS}.*.application.>"
+#: Seconds before each further attempt at an event that failed or was never acked.
+BACKOFF: tuple[float, ...] = (5, 30, 120, 600)
+MAX_DELIVER = len(BACKOFF) + 1
+
+_DECODER = msgspec.json.Decoder(ApplicationEvent)
+
+
+def consumer_config() -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=DURABLE,
+        description="applicants hear of their applications (notifications service)",
+        filter_subject=FILTER,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        max_deliver=MAX_DELIVER,
+        backoff=list(BACKOFF),
+        max_ack_pending=2000,
+    )
+
+
+class ApplicationEvents:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        region: Region,
+        on_delivery: Callable[[str], None] = lambda tenant: None,
+        batch: int = 100,
+        concurrency: int = 16,
+    ) -> None:
+        """``on_delivery(tenant)``: a delivery of that town was committed (wakes the sender)."""
+        self._sessions = sessions
+        self._region = region
+        self._towns = {t.slug: t for t in region.towns}
+        self._on_delivery = on_delivery
+        self._batch = batch
+        self._slots = asyncio.Semaphore(concurrency)
+        self._js: JetStreamContext | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.handled = 0
+        self.duplicates = 0
+
+    async def start(self, js: JetStreamContext) -> None:
+        await streams.ensure(js, streams.EVENTS)
+        self._js = js
+        # Creates the durable consumer on first start; later starts (and other copies) bind to it.
+        self._sub = await js.pull_subscribe(FILTER, durable=DURABLE, stream=streams.EVENTS.name, config=consumer_config())
+        self._task = asyncio.create_task(self._run(), name="notifications-applications")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # noqa: BLE001 - the connection may be gone already
+                pass
+
+    async def caught_up(self, timeout: float = 10.0) -> None:
+        """Wait until every event in the stream has been handled and acked (tests, benchmarks)."""
+        assert self._js is not None, "not started"
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            info = await self._js.consumer_info(streams.EVENTS.name, DURABLE)
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{DURABLE}: {info.num_pending} pending, {info.num_ack_pending} unacked")
+            await asyncio.sleep(0.05)
+
+    async def _run(self) -> None:
+        assert self._sub is not None
+        while True:
+            try:
+                msgs = await self._sub.fetch(self._batch, timeout=1.0)
+            except TimeoutError:  # nothing new within the wait (nats' TimeoutError is one too)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away: the consumer keeps our place, try again shortly
+                log.warning("fetching events failed (%s: %s); retrying", type(exc).__name__, exc)
+                await asyncio.sleep(1.0)
+                continue
+            await asyncio.gather(*(self._guarded(m) for m in msgs))
+
+    async def _guarded(self, m: Msg) -> None:
+        async with self._slots:
+            try:
+                await self.handle(m)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                attempt = m.metadata.num_delivered if m.metadata else 1
+                delay = BACKOFF[min(attempt, len(BACKOFF)) - 1]
+                log.exception("event %s failed (attempt %d of %d); again in %gs", m.subject, attempt, MAX_DELIVER, delay)
+                try:
+                    await m.nak(delay=delay)
+                except Exception:  # noqa: BLE001 - JetStream redelivers after the ack wait anyway
+                    pass
+
+    async def handle(self, m: Msg) -> None:
+        """One delivered event: record it with its message in one transaction, then ack."""
+        parts = m.subject.split(".")
+        tenant = parts[2] if len(parts) == 5 else ""
+        try:
+            event = _DECODER.decode(m.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("unreadable event on %s dropped: %s", m.subject, exc)
+            await m.term()
+            return
+        # The tenant is the subject's; an event that claims another town is not believed.
+        if event.tenant != tenant or tenant not in self._towns:
+            log.error("event %s on %s names town %r: dropped", event.event_id, m.subject, event.tenant)
+            await m.term()
+            return
+        queued = await self.record(tenant, event)
+        await m.ack()
+        self.handled += 1
+        if queued:
+            self._on_delivery(tenant)
+
+    async def record(self, tenant: str, event: ApplicationSubmitted | ApplicationStatusChanged) -> bool:
+        """Record the event and write its message; returns whether a delivery was queued.
+
+        A copy of an event already recorded writes nothing.
+        """
+        now = datetime.now(UTC)
+        async with self._sessions(info={rls.TENANT: tenant}) as session:
+            try:
+                async with session.begin():
+                    if await session.get(ProcessedEvent, (tenant, event.event_id)) is not None:
+                        self.duplicates += 1
+                        return False
+                    session.add(ProcessedEvent(tenant=tenant, event_id=event.event_id, processed_at=now))
+                    if not event.applicant_subject:
+                        return False  # a counter filing for someone without an account: nobody to tell
+                    return await self._message(session, tenant, event, event.applicant_subject, now)
+            except IntegrityError:
+                # Another copy of the event (or of the service) recorded it a moment ago.
+                self.duplicates += 1
+                return False
+
+    async def _message(
+        self, session: AsyncSession, tenant: str, event: ApplicationSubmitted | ApplicationStatusChanged,
+        recipient: str, now: datetime,
+    ) -> bool:
+        kind = templates.STATUS_CHANGED if isinstance(event, ApplicationStatusChanged) else templates.SUBMITTED
+        texts = templates.render_all(await texts_for(session, tenant, kind), *self._values(tenant, event))
+        message = InboxRow(
+            id=str(uuid.uuid4()), tenant=tenant, recipient=recipient, kind=kind, event_id=event.event_id,
+            application_id=event.application_id, title_ja=texts.title_ja, body_ja=texts.body_ja,
+            title_en=texts.title_en, body_en=texts.body_en, created_at=now, read_at=None,
+        )
+        session.add(message)
+        prefs = await preferences.of(session, tenant, recipient)
+        # The first outbound channel; the ones after it are its fallbacks (phase 2 of issue 5).
+        outbound = [c for c in prefs.channels if c != "inbox"]
+        if outbound and outbound[0] == "email" and prefs.email:
+            session.add(DeliveryRow(
+                id=str(uuid.uuid4()), tenant=tenant, message_id=message.id, channel="email", address=prefs.email,
+                status="created", attempts=0, last_error=None, next_attempt_at=now, created_at=now, updated_at=now,
+            ))
+            return True
+        return False
+
+    def _values(
+        self, tenant: str, event: ApplicationSubmitted | ApplicationStatusChanged
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The placeholders' values in Japanese and in English."""
+        town = self._towns[tenant]
+        standard = self._region.standard(event.code)
+        status = event.to_status if isinstance(event, ApplicationStatusChanged) else "received"
+        previous = event.from_status if isinstance(event, ApplicationStatusChanged) else None
+        due_on = event.due_on if isinstance(event, ApplicationStatusChanged) else None
+        ja = {
+            "procedure_name": standard.name_ja if standard else event.code,
+            "status": templates.STATUS_LABELS.get(status, (status, status))[0],
+            "previous_status": templates.STATUS_LABELS.get(previous, (previous, previous))[0] if previous else "—",
+            "town_name": town.name_ja,
+            "application_id": event.application_id,
+            "due_on": f"{due_on.year}年{due_on.month}月{due_on.day}日" if due_on else "未定",
+        }
+        en = {
+            "procedure_name": standard.name_en if standard else event.code,
+            "status": templates.STATUS_LABELS.get(status, (status, status))[1],
+            "previous_status": templates.STATUS_LABELS.get(previous, (previous, previous))[1] if previous else "—",
+            "town_name": town.name_en,
+            "application_id": event.application_id,
+            "due_on": due_on.isoformat() if due_on else "not set",
+        }
+        return ja, en

@@ -1,0 +1,113 @@
+"""Tables of the notifications service. Every row carries its tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class InboxRow(Base):
+    """A message in a resident's inbox, rendered once from the town's template when it arrived."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        Index("ix_inbox_messages_recipient", "tenant", "recipient", "created_at"),
+        # One message per event and recipient: a second line behind ``processed_events``.
+        UniqueConstraint("tenant", "event_id", "recipient", name="uq_inbox_messages_event"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    #: The resident's subject (the ``sub`` of their token).
+    recipient: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(36))
+    application_id: Mapped[str | None] = mapped_column(String(36))
+    title_ja: Mapped[str] = mapped_column(String(400))
+    body_ja: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(String(400))
+    body_en: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PreferenceRow(Base):
+    """How a resident wants to be reached in one town; no row: the inbox alone."""
+
+    __tablename__ = "preferences"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Channels in fallback order, comma-separated (``inbox`` always first).
+    channels: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TemplateRow(Base):
+    """A town's own template for one kind of message; without one the regional default is used."""
+
+    __tablename__ = "templates"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title_ja: Mapped[str] = mapped_column(String(200))
+    body_ja: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(String(200))
+    body_en: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryRow(Base):
+    """One inbox message sent on one outbound channel; the sender drains the due ones."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "tenant", "status", "next_attempt_at"),
+        Index("ix_deliveries_message", "tenant", "message_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(36))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    #: When the sender may try (again); None once delivered or given up.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProcessedEvent(Base):
+    """An event already turned into messages: a redelivered or re-published copy makes none."""
+
+    __tablename__ = "processed_events"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
