@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import nats
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from contracts import subjects
 from services.procedures.models import OutboxRow
@@ -98,3 +98,25 @@ async def test_events_committed_while_nats_is_down_are_published_when_it_returns
         assert sorted(stored) == sorted(ids)
     finally:
         local_servers.stop(server)
+
+
+async def test_a_row_no_stream_takes_does_not_hold_back_the_others(nats_url, procedures_db):
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    engine = create_engine(procedures_db)
+    async with session_factory(engine)() as session, session.begin():
+        for event_id, subject in ((bad, "nowhere.at.all"), (good, subjects.event("kaneyama", "application", "submitted"))):
+            session.add(OutboxRow(id=event_id, tenant="kaneyama", subject=subject, created_at=datetime.now(UTC),
+                                  payload=json.dumps({"event_id": event_id}).encode()))
+    await engine.dispose()
+    async with running_procedures(nats_url, procedures_db):
+        for _ in range(100):
+            if not await _unpublished(procedures_db, good):
+                break
+            await asyncio.sleep(0.05)
+    assert not await _unpublished(procedures_db, good)
+    assert await _unpublished(procedures_db, bad)
+    assert good in await _stream_ids(nats_url, "aizu.evt.kaneyama.application.submitted")
+    engine = create_engine(procedures_db)
+    async with session_factory(engine)() as session, session.begin():
+        await session.execute(delete(OutboxRow).where(OutboxRow.id == bad))  # leave no poison for later tests
+    await engine.dispose()

@@ -18,6 +18,7 @@ Without ``tenants``, or on SQLite (no row-level security), a pass reads all rows
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from services.runtime import rls
 from services.runtime.town_worker import TownWorker
+
+log = logging.getLogger(__name__)
 
 class OutboxMixin:
     """Columns of a service's ``outbox`` table (each service keeps its own, in its own database)."""
@@ -101,11 +104,23 @@ class OutboxRelay(TownWorker):
         rows = (await session.execute(query)).scalars().all()
         if not rows:
             return 0
-        await asyncio.gather(*(self._js.publish(r.subject, r.payload, headers={"Nats-Msg-Id": r.id}) for r in rows))
-        await session.execute(
-            update(model)
-            .where(model.id.in_([r.id for r in rows]))
-            .values(published_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False)
+        results = await asyncio.gather(
+            *(self._js.publish(r.subject, r.payload, headers={"Nats-Msg-Id": r.id}) for r in rows),
+            return_exceptions=True,
         )
-        return len(rows)
+        acked = [r.id for r, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
+        failed = [(r, result) for r, result in zip(rows, results, strict=True) if isinstance(result, BaseException)]
+        if failed:
+            # One row JetStream refuses (no stream takes its subject) must not hold back the rest.
+            row, error = failed[0]
+            log.warning("%d outbox rows not published (e.g. %s to %s: %r)", len(failed), row.id, row.subject, error)
+        if acked:
+            await session.execute(
+                update(model)
+                .where(model.id.in_(acked))
+                .values(published_at=datetime.now(UTC))
+                .execution_options(synchronize_session=False)
+            )
+        if failed and not acked:
+            raise failed[0][1]  # NATS itself is away: back off
+        return len(acked)
