@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def wrk(
     threads: int = 1,
     headers: dict[str, str] | None = None,
     script: Path | None = None,
+    script_args: Sequence[str] = (),
 ) -> WrkRun:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk (or run `make bench`)")
@@ -62,7 +64,8 @@ def wrk(
         args += ["-H", f"{name}: {value}"]
     if script is not None:
         args += ["-s", str(script)]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    extra = ["--", *script_args] if script_args else []
+    out = subprocess.run([*args, url, *extra], capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     return parse_wrk(out)
 
 

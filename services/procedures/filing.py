@@ -28,6 +28,7 @@ from services.runtime import rls
 from services.runtime.background import Background
 
 MAX_BATCH = 200
+WRITERS = 2
 #: Tables in the order a filing's rows are written (the application before what refers to it).
 TABLES = (Application, AttachmentRow, StatusChangeRow, OutboxRow, IdempotencyRecord)
 
@@ -60,6 +61,10 @@ class Filer(Background):
         await filing.done
 
     async def _run(self) -> None:
+        # Two writers: while one batch waits for its commit (the WAL flush), the next is written.
+        await asyncio.gather(*(self._writer() for _ in range(WRITERS)))
+
+    async def _writer(self) -> None:
         while True:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():

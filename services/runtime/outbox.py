@@ -95,13 +95,13 @@ class OutboxRelay(TownWorker):
 
     async def _publish(self, session: AsyncSession, tenant: str | None) -> int:
         model = self._model
-        query = select(model).where(model.published_at.is_(None))
+        query = select(model.id, model.subject, model.payload).where(model.published_at.is_(None))
         if tenant is not None:
             query = query.where(model.tenant == tenant)
         query = query.order_by(model.created_at).limit(self._batch)
         if session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # copies of the service share the work
-        rows = (await session.execute(query)).scalars().all()
+        rows = (await session.execute(query)).all()
         if not rows:
             return 0
         results = await asyncio.gather(
