@@ -156,7 +156,8 @@ class Applications:
         raw = await self.catalog.detail(ctx, req.code)
         if raw is None:
             raise failure(ErrorCode.NOT_FOUND, "Unknown procedure", f"{ctx.tenant} offers no procedure {req.code!r}")
-        return prefill(ctx.principal, raw, await self.history(ctx) if ctx.principal.has_role("resident") else {})
+        wants_history = ctx.principal.has_role("resident") and b'"prefill":"history"' in raw
+        return prefill(ctx.principal, raw, await self.history(ctx) if wants_history else {})
 
     async def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], str, dict[str, str | None]]:
         """The answers to validate, the channel, and who the applicant is.
