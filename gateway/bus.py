@@ -65,8 +65,9 @@ class Bus:
         payload = msgspec.json.encode(message) if message is not None else b"{}"
         return await self.request(require_town(tenant), service, verb, payload, principal, headers)
 
-    async def instances(self, service: str, wait: float = 0.25) -> int:
-        """How many copies of a service answer a ``$SRV.PING`` within ``wait`` seconds."""
+    async def instances(self, service: str, first: float = 1.0, gap: float = 0.1) -> int:
+        """How many copies of a service answer a ``$SRV.PING``: the first within ``first`` seconds,
+        the others each within ``gap`` of the one before (a busy copy answers late, not never)."""
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox)
         try:
@@ -74,11 +75,12 @@ class Bus:
             count = 0
             while True:
                 try:
-                    msg = await sub.next_msg(timeout=wait)
+                    msg = await sub.next_msg(timeout=first if count == 0 else gap)
                 except NatsTimeout:
                     return count
                 # With no service subscribed, the server answers once with a no-responders status.
-                if not (msg.headers and msg.headers.get(Header.STATUS) == NO_RESPONDERS_STATUS):
-                    count += 1
+                if msg.headers and msg.headers.get(Header.STATUS) == NO_RESPONDERS_STATUS:
+                    return count
+                count += 1
         finally:
             await sub.unsubscribe()

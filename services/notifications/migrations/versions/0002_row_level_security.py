@@ -13,7 +13,7 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
-from alembic import context, op
+from services.runtime import rls_migration
 
 revision = "0002"
 down_revision = "0001"
@@ -21,32 +21,11 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("inbox_messages", "preferences", "templates", "deliveries", "processed_events")
-POLICY = "tenant_isolation"
-SAME_TENANT = "tenant = current_setting('aizu.tenant', true)"
-
-
-def app_role() -> str | None:
-    return context.get_x_argument(as_dictionary=True).get("app_role") or context.config.attributes.get("app_role")
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY {POLICY} ON {table} FOR ALL USING ({SAME_TENANT}) WITH CHECK ({SAME_TENANT})")
-    role = app_role()
-    if role:
-        quoted = bind.dialect.identifier_preparer.quote(role)
-        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TABLES)} TO {quoted}")
+    rls_migration.enable(TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table in TABLES:
-        op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    rls_migration.disable(TABLES)

@@ -22,7 +22,7 @@ Revises: 0003
 Create Date: 2026-11-24
 """
 
-from alembic import context, op
+from services.runtime import rls_migration
 
 revision = "0004"
 down_revision = "0003"
@@ -41,37 +41,11 @@ TABLES = (
 )
 #: Serial primary keys the app role inserts through.
 SEQUENCES = (("status_changes", "id"), ("attachments", "id"))
-POLICY = "tenant_isolation"
-SAME_TENANT = "tenant = current_setting('aizu.tenant', true)"
-
-
-def app_role() -> str | None:
-    return context.get_x_argument(as_dictionary=True).get("app_role") or context.config.attributes.get("app_role")
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY {POLICY} ON {table} FOR ALL USING ({SAME_TENANT}) WITH CHECK ({SAME_TENANT})")
-    role = app_role()
-    if role:
-        quoted = bind.dialect.identifier_preparer.quote(role)
-        op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TABLES)} TO {quoted}")
-        for table, column in SEQUENCES:
-            sequence = bind.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table}', '{column}')").scalar_one()
-            op.execute(f"GRANT USAGE, SELECT ON SEQUENCE {sequence} TO {quoted}")
+    rls_migration.enable(TABLES, SEQUENCES)
 
 
 def downgrade() -> None:
-    # Privileges stay: in production they come from init.sql's default privileges, and taking
-    # them away would stop the app at revision 0003.
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table in TABLES:
-        op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    rls_migration.disable(TABLES)
