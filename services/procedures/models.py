@@ -7,17 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.runtime.database import NAMING_CONVENTION
 from services.runtime.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class OfferedProcedure(Base):

@@ -13,6 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.runtime import rls
 
 
+#: Constraint and index names every service's tables use, so migrations can name what they alter.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 def create_engine(url: str, *, sqlite_connections: int = 1) -> AsyncEngine:
     """The engine a service writes with.
 

@@ -33,7 +33,3 @@ def database_url(service: str, *, migration: bool = False) -> str:
     if migration and os.environ.get(f"AIZU_{service.upper()}_MIGRATION_DATABASE_URL"):
         return os.environ[f"AIZU_{service.upper()}_MIGRATION_DATABASE_URL"]
     return os.environ.get(key) or f"sqlite+aiosqlite:///{VAR_DIR / f'{service}.db'}"
-
-
-def is_development() -> bool:
-    return os.environ.get("AIZU_ENV", "development") == "development"
