@@ -90,3 +90,15 @@ async def test_health_and_readiness(region, nats_url, procedures_db, notificatio
     assert one_missing.status_code == 503
     assert ready.status_code == 200
     assert ready.json()["services"] == [{"name": "procedures", "instances": 1}, {"name": "notifications", "instances": 1}]
+
+
+async def test_a_body_over_the_limit_is_a_413_problem(region, nats_url):
+    async with gateway_client(region, nats_url, max_body_bytes=1000) as client:
+        response = await client.post(
+            "/api/v1/applications",
+            content=b'{"code":"juminhyo-copy","answers":{"purpose":"' + b"x" * 2000 + b'"}}',
+            headers={**client.as_user("kitakata.resident"), "idempotency-key": "limit-test-0001",
+                     "content-type": "application/json"},
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith(PROBLEM)
