@@ -6,6 +6,7 @@ crosses towns is written to the audit log before the 403 leaves.
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -76,6 +77,8 @@ class CallerProvider:
         session = request.scope.get("session")
         if not isinstance(session, dict) or not session.get("access_token"):
             return None
+        if not secrets.compare_digest(str(session.get("binding", "")), request.cookies.get("aizu_auth", "")):
+            return None  # the session id without the browser's binding cookie: not the one who signed in
         if session.get("expires_at", 0) < time.time() + 10 and session.get("refresh_token"):
             try:
                 tokens = await self.verifier.refresh(session["refresh_token"])

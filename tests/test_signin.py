@@ -53,6 +53,8 @@ async def test_code_flow_ends_in_an_httponly_session(gateway, nats_url):
         assert finished.status_code == 303 and finished.headers["location"] == "/mine"
         cookie = next(h for h in finished.headers.get_list("set-cookie") if h.startswith("aizu_session="))
         assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "secure" not in cookie.lower()
+        binding = next(h for h in finished.headers.get_list("set-cookie") if h.startswith("aizu_auth="))
+        assert "HttpOnly" in binding
         me = await gateway.get("/auth/me")
         assert me.status_code == 200 and me.json()["roles"] == ["resident"] and me.json()["acr"] == "jpki"
         record = json.loads((await audit.next_msg(timeout=5)).data)
@@ -108,3 +110,15 @@ async def test_step_up_asks_the_issuer_for_the_card(gateway):
 
 async def test_unknown_host_cannot_start_a_sign_in(gateway):
     assert (await gateway.get("/auth/login", headers={"host": "nowhere.localhost"})).status_code == 404
+
+
+async def test_a_session_id_without_its_binding_cookie_is_not_signed_in(gateway):
+    await sign_in(gateway, "kitakata.resident")
+    assert (await gateway.get("/auth/me")).status_code == 200
+    session_id = gateway.cookies.get("aizu_session")
+    # Someone who planted or stole only the session id (fixation) gets nothing from it.
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway.port}", headers={"host": "kitakata.localhost"}) as other:
+        other.cookies.set("aizu_session", session_id)
+        assert (await other.get("/auth/me")).status_code == 401
+        other.cookies.set("aizu_auth", "guessed")
+        assert (await other.get("/auth/me")).status_code == 401

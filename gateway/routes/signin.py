@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from keycloak.exceptions import KeycloakError
 from litestar import Request, get, post
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.params import QueryParameter
 from litestar.response import Redirect
@@ -26,9 +26,13 @@ from contracts.principal import Principal
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
 from gateway import principals
+from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.tokens import InvalidToken
 
 PENDING = "signin"
+#: The session's key and the cookie that together tie a signed-in session to the browser that signed in.
+BINDING = "binding"
+BINDING_COOKIE = "aizu_auth"
 #: How long a started sign-in may take before its state is refused.
 FLOW_SECONDS = 600
 
@@ -98,7 +102,10 @@ async def callback(
     except (KeycloakError, InvalidToken, KeyError) as exc:
         raise NotAuthorizedException(detail="Sign-in failed at the identity provider") from exc
     principal = principals.from_claims(claims)
-    # A fresh session after sign-in: nothing from before it carries over.
+    # A fresh session after sign-in: nothing from before it carries over. The session keeps the id
+    # the browser brought, so the signed-in session is also bound to a new secret cookie: a session
+    # id planted in a victim's browser (fixation) is worth nothing without it.
+    binding = secrets.token_urlsafe(32)
     request.clear_session()
     request.set_session(
         {
@@ -106,10 +113,13 @@ async def callback(
             "refresh_token": tokens.get("refresh_token"),
             "id_token": tokens["id_token"],
             "expires_at": time.time() + int(tokens.get("expires_in", 300)),
+            BINDING: binding,
         }
     )
     await state.audit.record("sign_in", tenant.slug, principal, request)
-    return Redirect(flow["next"], status_code=303)
+    cookie = Cookie(key=BINDING_COOKIE, value=binding, httponly=True, samesite="lax", path="/",
+                    secure=not state.settings.development, max_age=SESSION_MAX_AGE)
+    return Redirect(flow["next"], status_code=303, cookies=[cookie])
 
 
 @post("/auth/logout", tags=["sign-in"], include_in_schema=False, status_code=303)
@@ -128,7 +138,7 @@ async def logout(request: Request[Any, Any, Any], state: State, tenant: TenantPr
         except KeycloakError:
             pass  # the provider's session may already be gone; ours ends regardless
     request.clear_session()
-    return Redirect("/", status_code=303)
+    return Redirect("/", status_code=303, cookies=[Cookie(key=BINDING_COOKIE, value="", max_age=0, path="/")])
 
 
 @get("/auth/me", tags=["sign-in"], include_in_schema=False)
