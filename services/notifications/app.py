@@ -34,7 +34,7 @@ def build(region: Region | None = None, smtp: SmtpSettings | None = None, mail_p
         mailer = Mailer(sessions, region, smtp, poll_seconds=mail_poll_seconds)
         mailer.start()
         events = ApplicationEvents(sessions, region, on_delivery=mailer.notify)
-        await events.start(nc.jetstream())
+        await events.subscribe(nc.jetstream())
         app.parts["mailer"], app.parts["events"] = mailer, events
 
     async def stop_workers() -> None:

@@ -34,6 +34,7 @@ from services.notifications import preferences, templates
 from services.notifications.models import DeliveryRow, InboxRow, ProcessedEvent
 from services.notifications.town_templates import texts_for
 from services.runtime import rls, streams
+from services.runtime.background import Background
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ def consumer_config() -> ConsumerConfig:
     )
 
 
-class ApplicationEvents:
+class ApplicationEvents(Background):
+    name = "notifications-applications"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -69,6 +72,7 @@ class ApplicationEvents:
         concurrency: int = 16,
     ) -> None:
         """``on_delivery(tenant)``: a delivery of that town was committed (wakes the sender)."""
+        super().__init__()
         self._sessions = sessions
         self._region = region
         self._towns = {t.slug: t for t in region.towns}
@@ -77,24 +81,19 @@ class ApplicationEvents:
         self._slots = asyncio.Semaphore(concurrency)
         self._js: JetStreamContext | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
-        self._task: asyncio.Task[None] | None = None
         self.handled = 0
         self.duplicates = 0
 
-    async def start(self, js: JetStreamContext) -> None:
+    async def subscribe(self, js: JetStreamContext) -> None:
+        """Bind to the durable consumer, then start consuming."""
         await streams.ensure(js, streams.EVENTS)
         self._js = js
         # Creates the durable consumer on first start; later starts (and other copies) bind to it.
         self._sub = await js.pull_subscribe(FILTER, durable=DURABLE, stream=streams.EVENTS.name, config=consumer_config())
-        self._task = asyncio.create_task(self._run(), name="notifications-applications")
+        self.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await super().stop()
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
