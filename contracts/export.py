@@ -14,6 +14,7 @@ from contracts import (
     health,
     notifications,
     open311,
+    portal,
     principal,
     procedures,
     receipts,
@@ -67,6 +68,8 @@ MESSAGES: dict[str, type] = {
     "notifications.ListDeliveries": notifications.ListDeliveries,
     "notifications.DeliveryList": notifications.DeliveryList,
     "notifications.Delivery": notifications.Delivery,
+    "portal.PageRequest": portal.PageRequest,
+    "portal.PageReply": portal.PageReply,
 }
 
 SCHEMA_DIR = Path(__file__).parent / "schema"

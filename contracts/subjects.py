@@ -16,7 +16,7 @@ PORTAL = "portal"
 INSIGHTS = "insights"
 
 #: Services whose readiness the gateway checks.
-SERVICES: tuple[str, ...] = (PROCEDURES, NOTIFICATIONS)
+SERVICES: tuple[str, ...] = (PROCEDURES, NOTIFICATIONS, PORTAL)
 
 
 def request(tenant: str, service: str, verb: str) -> str:

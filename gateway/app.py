@@ -19,7 +19,7 @@ from gateway import problems
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
-from gateway.routes import applications, catalog, health, identity, inbox, open311, receipts, signin
+from gateway.routes import applications, catalog, health, identity, inbox, open311, portal, receipts, signin
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
 from gateway.tokens import TokenVerifier
@@ -100,6 +100,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             signin.callback,
             signin.logout,
             signin.session_principal,
+            portal.page,
         ],
         state=State({"settings": settings, "resolver": resolver, "verifier": verifier}),
         stores={"sessions": sessions},

@@ -3,54 +3,19 @@
 from __future__ import annotations
 
 import msgspec
-from nats.aio.client import NO_RESPONDERS_STATUS, Client
+from nats.aio.client import NO_RESPONDERS_STATUS
 from nats.js.api import Header
-from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+from nats.errors import TimeoutError as NatsTimeout
 
-from contracts import headers as h
-from contracts import principal as principals
 from contracts import subjects
-from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure
 from contracts.principal import Principal
 from contracts.tenant_profile import TenantProfile
 from gateway.tenancy import require_town
-from services.runtime import telemetry
-
-_ENVELOPE = msgspec.json.Decoder(ErrorEnvelope)
+from services.runtime.client import BusClient
 
 
-class Bus:
-    def __init__(self, nc: Client, timeout: float) -> None:
-        self.nc = nc
-        self.timeout = timeout
-
-    async def request(
-        self,
-        tenant: str,
-        service: str,
-        verb: str,
-        payload: bytes = b"{}",
-        principal: Principal | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> bytes:
-        outgoing: dict[str, str] = dict(headers or {})
-        telemetry.inject(outgoing)
-        if principal is not None:
-            outgoing[h.PRINCIPAL] = principals.encode(principal)
-        subject = subjects.request(tenant, service, verb)
-        try:
-            reply = await self.nc.request(subject, payload, timeout=self.timeout, headers=outgoing or None)
-        except NoRespondersError as exc:
-            raise failure(ErrorCode.UNAVAILABLE, "Service unavailable", f"no {service} service is running") from exc
-        except NatsTimeout as exc:
-            raise failure(ErrorCode.TIMEOUT, "Service timed out", f"{service} did not answer in {self.timeout:g}s") from exc
-        if reply.headers and h.SERVICE_ERROR_CODE in reply.headers:
-            try:
-                envelope = _ENVELOPE.decode(reply.data)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                envelope = ErrorEnvelope(code=ErrorCode.INTERNAL, title=reply.headers.get(h.SERVICE_ERROR, "Error"))
-            raise ServiceFailure(envelope)
-        return reply.data
+class Bus(BusClient):
+    """The gateway's bus: a route's request for the town of the host, and service discovery."""
 
     async def call(
         self,

@@ -170,7 +170,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("seed", help="write each town's catalog from tenants/").set_defaults(func=cmd_seed)
 
     serve = sub.add_parser("serve", help="run one component, configured by environment variables")
-    serve.add_argument("component", choices=["gateway", "procedures", "notifications", "smtp-sink"])
+    serve.add_argument("component", choices=["gateway", "procedures", "notifications", "portal", "smtp-sink"])
     serve.set_defaults(func=cmd_serve)
 
     audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(dest="action", required=True)

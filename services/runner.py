@@ -7,6 +7,7 @@ import logging
 import signal
 
 from services.notifications import app as notifications_app
+from services.portal import app as portal_app
 from services.procedures import app as procedures_app
 from services.runtime import telemetry
 from services.runtime.bus import connect
@@ -16,8 +17,16 @@ from services.runtime.settings import BusSettings, database_url
 
 log = logging.getLogger(__name__)
 
-BUILDERS = {procedures_app.NAME: procedures_app.build, notifications_app.NAME: notifications_app.build}
-MIGRATIONS = {procedures_app.NAME: procedures_app.MIGRATIONS, notifications_app.NAME: notifications_app.MIGRATIONS}
+BUILDERS = {
+    procedures_app.NAME: procedures_app.build,
+    notifications_app.NAME: notifications_app.build,
+    portal_app.NAME: portal_app.build,
+}
+MIGRATIONS = {
+    procedures_app.NAME: procedures_app.MIGRATIONS,
+    notifications_app.NAME: notifications_app.MIGRATIONS,
+    portal_app.NAME: portal_app.MIGRATIONS,
+}
 
 
 async def serve_service(name: str, stop: asyncio.Event | None = None) -> None:

@@ -1,0 +1,44 @@
+"""Messages of the portal: one page request forwarded by the gateway, one rendered page back.
+
+The gateway keeps sessions, CSRF and cookies; the portal renders. The caller's principal travels
+in the headers like on every bus message, so the portal reads other services as that caller.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+PAGE = "page"
+
+Lang = Literal["ja", "en"]
+TextSize = Literal["standard", "large"]
+
+
+class Display(msgspec.Struct, frozen=True, kw_only=True):
+    """How the resident chose to see the pages; kept by the gateway in cookies."""
+
+    lang: Lang = "ja"
+    text: TextSize = "standard"
+
+
+class PageRequest(msgspec.Struct, frozen=True, kw_only=True):
+    method: Literal["GET", "POST"]
+    path: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    #: The query string's parameters (the first value of each).
+    query: dict[str, str] = msgspec.field(default_factory=dict)
+    #: A posted form's fields (every value of each), already CSRF-checked by the gateway.
+    form: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    display: Display = msgspec.field(default_factory=Display)
+    #: To put in the forms the page renders.
+    csrf_token: str = ""
+
+
+class PageReply(msgspec.Struct, frozen=True, kw_only=True):
+    status: int = 200
+    html: str = ""
+    #: Send the browser here instead (303 See Other after a form post).
+    location: str | None = None
+    #: The display settings to remember, when the page changed them.
+    display: Display | None = None

@@ -1,0 +1,86 @@
+"""The portal's pages: every path that is not an API, sign-in or machine route is a page.
+
+The gateway keeps what belongs to the browser (the session, CSRF, display cookies) and forwards
+the request to the portal service as one bus message; the portal renders the HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, route
+from litestar.datastructures import Cookie, State
+from litestar.enums import HttpMethod
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
+from litestar.utils.scope.state import ScopeState
+
+from contracts import portal as msg
+from contracts.principal import ANONYMOUS
+from contracts.subjects import PORTAL
+from gateway.access import Caller
+
+LANG_COOKIE = "aizu_lang"
+TEXT_COOKIE = "aizu_text"
+#: A year: display settings are not personal data, and an elderly resident should set them once.
+DISPLAY_MAX_AGE = 365 * 24 * 3600
+#: Prefixes that are never pages: an unknown API path is a JSON 404, not the portal's.
+NOT_PAGES = ("/api/", "/realms/", "/open311/", "/schema", "/auth/")
+#: Security headers for HTML: no framing, no inline script but our own, no referrer leaking paths.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+_REPLY = msgspec.json.Decoder(msg.PageReply)
+
+
+def _display(request: Request[Any, Any, Any]) -> msg.Display:
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    text = request.cookies.get(TEXT_COOKIE)
+    return msg.Display(lang="en" if lang == "en" else "ja", text="large" if text == "large" else "standard")
+
+
+def _cookies(display: msg.Display | None, secure: bool) -> list[Cookie]:
+    if display is None:
+        return []
+    return [
+        Cookie(key=LANG_COOKIE, value=display.lang, max_age=DISPLAY_MAX_AGE, samesite="lax", httponly=True, secure=secure, path="/"),
+        Cookie(key=TEXT_COOKIE, value=display.text, max_age=DISPLAY_MAX_AGE, samesite="lax", httponly=True, secure=secure, path="/"),
+    ]
+
+
+@route(["/", "/{path:path}"], http_method=[HttpMethod.GET, HttpMethod.POST], include_in_schema=False)
+async def page(request: Request[Any, Any, Any], state: State, caller: Caller) -> Response[Any]:
+    if request.url.path.startswith(NOT_PAGES):
+        raise NotFoundException(detail=f"No route {request.url.path}")
+    form: dict[str, list[str]] = {}
+    if request.method == HttpMethod.POST:
+        posted = await request.form()
+        form = {key: [str(v) for v in posted.getall(key)] for key in posted.keys() if key != "_csrf_token"}
+    token = ScopeState.from_scope(request.scope).csrf_token
+    query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    page_request = msg.PageRequest(
+        method="POST" if request.method == HttpMethod.POST else "GET",
+        path=request.url.path[:512] or "/",
+        query=query,
+        form=form,
+        display=_display(request),
+        csrf_token=token if isinstance(token, str) else "",
+    )
+    principal = None if caller.principal == ANONYMOUS else caller.principal
+    data = await state.bus.request(caller.tenant.slug, PORTAL, msg.PAGE, msgspec.json.encode(page_request), principal)
+    reply = _REPLY.decode(data)
+    display = reply.display
+    if display is None and request.query_params.get("lang") in ("ja", "en") and request.cookies.get(LANG_COOKIE) != page_request.display.lang:
+        display = page_request.display  # the language link: remembered, so the next page stays in it
+    cookies = _cookies(display, secure=not state.settings.development)
+    if reply.location is not None:
+        return Redirect(reply.location, status_code=303, cookies=cookies, headers=PAGE_HEADERS)
+    return Response(reply.html, status_code=reply.status, media_type="text/html; charset=utf-8", cookies=cookies, headers=PAGE_HEADERS)

@@ -1,0 +1,36 @@
+"""The portal service assembled: its page endpoint, the FAQ, and its database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nats.aio.client import Client
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.tenants import Region, default_directory, load_region
+from services.portal import dispatch
+from services.portal.pages import resident
+from services.portal.routing import Routes
+from services.runtime.client import BusClient
+from services.runtime.service import ServiceApp
+
+NAME = "portal"
+VERSION = "0.1.0"
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: Seconds a page waits for another service before it says so.
+READ_TIMEOUT = 5.0
+
+
+def build(region: Region | None = None) -> ServiceApp:
+    app = ServiceApp(NAME, VERSION, "Residents' portal, staff console and council dashboard, rendered as HTML")
+    region = region or load_region(default_directory())
+    app.parts["region"] = region
+    routes = Routes()
+    routes.include(resident.routes)
+    dispatch.register(app, routes, region)
+
+    async def connect_bus(nc: Client, engine: AsyncEngine) -> None:
+        app.parts["bus"] = BusClient(nc, READ_TIMEOUT)
+
+    app.on_start.append(connect_bus)
+    return app

@@ -1,0 +1,164 @@
+"""The portal's own words, Japanese first. Plain language: short sentences, no jargon.
+
+Words that come from a service (a procedure's name, a message) carry their own ja/en pair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # frame
+    "skip": ("本文へ移動", "Skip to main content"),
+    "menu": ("メニュー", "Menu"),
+    "home": ("ホーム", "Home"),
+    "procedures": ("手続き", "Procedures"),
+    "my_applications": ("わたしの申請", "My applications"),
+    "inbox": ("お知らせ", "Messages"),
+    "preferences": ("通知の設定", "Notification settings"),
+    "faq": ("よくある質問", "Questions and answers"),
+    "report": ("道路などの不具合を知らせる", "Report a problem"),
+    "settings": ("表示の設定", "Display settings"),
+    "sign_in": ("ログイン", "Sign in"),
+    "sign_out": ("ログアウト", "Sign out"),
+    "signed_in_as": ("{name} さんでログイン中", "Signed in as {name}"),
+    "switch_lang": ("English", "日本語"),
+    "switch_lang_label": ("Read this page in English", "このページを日本語で読む"),
+    "contact": ("お問い合わせ", "Contact"),
+    "phone": ("電話", "Phone"),
+    "hours": ("受付時間", "Opening hours"),
+    "staff_console": ("職員用画面", "Staff console"),
+    "unread": ("未読 {count} 件", "{count} unread"),
+    # home
+    "welcome": ("{town}のオンライン窓口", "{town} online services"),
+    "welcome_lead": (
+        "役所に行かなくても、スマートフォンやパソコンから手続きができます。分からないときは、いつでも電話や窓口でお手伝いします。",
+        "You can do your procedures from your phone or computer, without going to the town hall. If anything is unclear, we are glad to help by phone or at the counter.",
+    ),
+    "emergency": ("緊急のお知らせ", "Emergency alert"),
+    "news": ("市町村からのお知らせ", "News from the town"),
+    "no_news": ("いまお知らせはありません。", "There is no news at the moment."),
+    "popular": ("よく使われる手続き", "Common procedures"),
+    "search_procedures": ("手続きをさがす", "Find a procedure"),
+    "search_label": ("さがしたい手続きの名前やことば", "Words or the name of the procedure"),
+    "search_button": ("さがす", "Search"),
+    "search_hint": ("例：住民票、印鑑証明、児童手当", "For example: residence certificate, child allowance"),
+    # catalog
+    "all_procedures": ("すべての手続き", "All procedures"),
+    "results_for": ("「{q}」の検索結果：{count} 件", "{count} results for \u201c{q}\u201d"),
+    "no_results": (
+        "「{q}」に当てはまる手続きは見つかりませんでした。ことばを変えるか、よくある質問をご覧ください。",
+        "No procedure matched \u201c{q}\u201d. Try other words, or see the questions and answers.",
+    ),
+    "fee": ("手数料", "Fee"),
+    "fee_free": ("無料", "Free"),
+    "fee_yen": ("{fee} 円", "¥{fee}"),
+    "days": ("処理の目安", "Usual processing time"),
+    "days_value": ("{days} 日（開庁日）", "{days} working days"),
+    "days_same": ("その日のうち", "The same day"),
+    "needs_card": ("マイナンバーカードでのログインが必要です", "Needs sign-in with your My Number Card"),
+    "department": ("担当", "Department"),
+    # procedure page
+    "apply": ("申請する", "Apply"),
+    "apply_heading": ("申請の内容", "Your application"),
+    "prefilled_note": (
+        "マイナンバーカードの情報や前回の申請から、分かっていることは入力してあります。確かめて、足りないところだけ書いてください。",
+        "What we already know from your My Number Card or earlier applications is filled in. Check it and fill in only what is missing.",
+    ),
+    "verified_heading": ("マイナンバーカードで確認済みの情報", "Confirmed with your My Number Card"),
+    "required": ("必須", "required"),
+    "optional": ("任意", "optional"),
+    "choose": ("選んでください", "Please choose"),
+    "sign_in_to_apply": ("申請するにはログインしてください。", "Please sign in to apply."),
+    "card_needed": (
+        "この手続きには、マイナンバーカードでの本人確認が必要です。",
+        "This procedure needs identity verification with your My Number Card.",
+    ),
+    "sign_in_with_card": ("マイナンバーカードでログイン", "Sign in with My Number Card"),
+    "errors_heading": ("入力に誤りがあります。次のところを直してください。", "There is a problem. Please correct the following."),
+    "attachment_note": (
+        "書類の添付が必要な手続きは、いまは窓口でお受けしています。",
+        "Procedures that need an attached document are taken at the counter for now.",
+    ),
+    "counter_instead": ("窓口でも手続きできます。", "You can also do this at the counter."),
+    # receipt
+    "received_heading": ("申請を受け付けました", "We have received your application"),
+    "received_lead": (
+        "受付番号を控えておいてください。進みぐあいは「わたしの申請」とお知らせで確かめられます。",
+        "Please keep your reference number. You can follow your application under My applications and Messages.",
+    ),
+    "reference": ("受付番号", "Reference number"),
+    "submitted_at": ("受付日時", "Received"),
+    "due_on": ("処理の予定日", "Expected by"),
+    "receipt": ("電子受付証", "Signed receipt"),
+    "receipt_note": (
+        "この受付証は{town}の電子署名つきです。本物かどうかは誰でも確かめられます。",
+        "This receipt is signed by {town}. Anyone can check that it is genuine.",
+    ),
+    "view_application": ("申請の状況を見る", "See the application"),
+    # applications
+    "no_applications": ("まだ申請はありません。", "You have no applications yet."),
+    "status": ("状況", "Status"),
+    "procedure": ("手続き", "Procedure"),
+    "channel": ("申請の方法", "How it was filed"),
+    "channel_online": ("オンライン", "Online"),
+    "channel_counter": ("窓口", "At the counter"),
+    "history": ("これまでの経過", "History"),
+    "answers": ("申請の内容", "What was filed"),
+    # statuses
+    "status_received": ("受付済み", "Received"),
+    "status_in_review": ("審査中", "Being reviewed"),
+    "status_needs_info": ("追加の情報が必要", "More information needed"),
+    "status_approved": ("承認", "Approved"),
+    "status_rejected": ("不承認", "Not approved"),
+    "status_issued": ("交付済み", "Issued"),
+    "status_closed": ("完了", "Closed"),
+    "status_withdrawn": ("取り下げ", "Withdrawn"),
+    # inbox
+    "no_messages": ("お知らせはまだありません。", "You have no messages yet."),
+    "mark_read": ("読んだ", "Mark as read"),
+    "new": ("未読", "New"),
+    # preferences
+    "prefs_lead": (
+        "お知らせは、このサイトの「お知らせ」にいつも届きます。ほかの方法でも受け取りたいときは選んでください。上から順に試し、届かないときは次の方法で送ります。",
+        "Messages always arrive under Messages on this site. Choose other ways too if you like; we try them in order and use the next one when one fails.",
+    ),
+    "email": ("メールアドレス", "Email address"),
+    "channel_email": ("メール", "Email"),
+    "channel_push": ("スマートフォンの通知（プッシュ通知）", "Phone notifications (push)"),
+    "channel_webhook": ("LINE など町の連携サービス", "The town's linked services (such as LINE)"),
+    "save": ("保存する", "Save"),
+    "saved": ("保存しました。", "Saved."),
+    # settings
+    "settings_lead": ("文字の大きさと言語を選べます。", "Choose the text size and language."),
+    "text_size": ("文字の大きさ", "Text size"),
+    "text_standard": ("ふつう", "Standard"),
+    "text_large": ("大きい", "Large"),
+    "language": ("言語", "Language"),
+    # errors
+    "not_found_heading": ("ページが見つかりません", "Page not found"),
+    "not_found_lead": ("アドレスが正しいか確かめてください。", "Please check the address."),
+    "problem_heading": ("うまくいきませんでした", "Something went wrong"),
+    "problem_lead": (
+        "時間をおいてもう一度お試しください。続くときは、お電話でお問い合わせください。",
+        "Please try again later. If it keeps happening, please call us.",
+    ),
+    "sign_in_needed": ("ログインが必要です", "Please sign in"),
+    "sign_in_needed_lead": ("このページを見るにはログインしてください。", "Please sign in to see this page."),
+    "forbidden_heading": ("このページは表示できません", "You cannot see this page"),
+    "back_home": ("ホームにもどる", "Back to home"),
+}
+
+
+def text(key: str, lang: str, **values: Any) -> str:
+    ja, en = TEXTS[key]
+    chosen = en if lang == "en" else ja
+    return chosen.format(**values) if values else chosen
+
+
+def add(texts: dict[str, tuple[str, str]]) -> None:
+    """A page module's own words (e.g. the staff console's); a key is defined once only."""
+    clash = TEXTS.keys() & texts.keys()
+    if clash:
+        raise ValueError(f"words defined twice: {sorted(clash)}")
+    TEXTS.update(texts)

@@ -1,0 +1,213 @@
+"""The residents' pages: home, the catalog and its search, a procedure's form, applications,
+the inbox, notification preferences and display settings. Each works without JavaScript."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from contracts import applications as apps
+from contracts import headers as h
+from contracts import notifications as notes
+from contracts import procedures as procs
+from contracts.catalog import FieldDef
+from contracts.errors import ErrorCode, ServiceFailure
+from contracts.portal import Display, PageReply
+from contracts.subjects import NOTIFICATIONS, PROCEDURES
+from services.portal import catalog_search
+from services.portal.routing import Routes
+from services.portal.view import Page, field_errors
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+routes = Routes()
+
+
+def local(when: datetime | None, lang: str) -> str:
+    """A time as residents read it: Tokyo time, Japanese style first."""
+    if when is None:
+        return ""
+    t = when.astimezone(TOKYO)
+    return t.strftime("%Y年%m月%d日 %H:%M") if lang == "ja" else t.strftime("%d %b %Y %H:%M")
+
+
+async def _catalog(page: Page) -> list[procs.ProcedureSummary]:
+    listed = await page.fetch(PROCEDURES, procs.LIST, procs.ListProcedures(), procs.ProcedureList)
+    return listed.items
+
+
+@routes.page("/")
+async def home(page: Page) -> PageReply:
+    from services.portal.pages import news
+
+    items = await _catalog(page)
+    alerts, recent = await news.for_home(page)
+    popular = [p for p in items if p.category == "certificates"][:4] or items[:4]
+    return page.render("home.html", popular=popular, alerts=alerts, news=recent, local=local)
+
+
+@routes.page("/procedures")
+async def catalog(page: Page) -> PageReply:
+    q = page.query("q")[:100]
+    items = await _catalog(page)
+    found = catalog_search.search(page.tenant.slug, items, q) if q else items
+    return page.render("procedures.html", items=found, q=q, searched=bool(q))
+
+
+async def _detail(page: Page, code: str) -> procs.ProcedureDetail:
+    return await page.fetch(PROCEDURES, procs.GET, procs.GetProcedure(code=code), procs.ProcedureDetail)
+
+
+def _answers(page: Page, fields: list[FieldDef]) -> dict[str, Any]:
+    """The posted form as the service's answers: blank fields left out, numbers as numbers."""
+    answers: dict[str, Any] = {}
+    for f in fields:
+        if f.kind == "attachment":
+            continue
+        value = page.field(f.name)
+        if not value:
+            continue
+        if f.kind == "number":
+            try:
+                answers[f.name] = int(value) if value.lstrip("-").isdigit() else float(value)
+            except ValueError:
+                answers[f.name] = value  # the service names the field and says why
+        else:
+            answers[f.name] = value
+    return answers
+
+
+@routes.page("/procedures/{code}", methods=("GET", "POST"))
+async def procedure(page: Page) -> PageReply:
+    detail = await _detail(page, page.params["code"])
+    if detail.located:
+        return page.redirect(f"/report?code={detail.code}")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    needs_card = detail.assurance == "jpki" and (page.principal is None or page.principal.acr != "jpki")
+    can_apply = page.has_role("resident") and not needs_card
+    attachments = any(f.kind == "attachment" and f.required for f in detail.fields)
+    if can_apply:
+        prefilled = await page.fetch(PROCEDURES, procs.PREFILL, procs.Prefill(code=detail.code), procs.PrefilledForm)
+        values, sources = dict(prefilled.values), prefilled.sources
+    # What the verified identity says is shown, not asked: the service takes it from the token.
+    verified = {name for name, source in sources.items() if source != "history"}
+    if page.request.method == "POST" and can_apply and not attachments:
+        key = page.field("idempotency_key") or str(uuid.uuid4())
+        answers = {k: v for k, v in _answers(page, detail.fields).items() if k not in verified}
+        try:
+            submitted = await page.fetch(
+                PROCEDURES, apps.SUBMIT, apps.SubmitApplication(code=detail.code, answers=answers),
+                apps.Submitted, headers={h.IDEMPOTENCY_KEY: key},
+            )
+        except ServiceFailure as exc:
+            if exc.envelope.code not in (ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST) or not exc.envelope.fields:
+                raise
+            errors = field_errors(exc, page.lang)
+            values.update({k: page.field(k) for k in page.request.form if k not in verified})
+        else:
+            return page.redirect(f"/applications/{submitted.application.id}?received=1")
+    return page.render(
+        "procedure.html",
+        status=422 if errors else 200,
+        detail=detail,
+        values=values,
+        sources=sources,
+        verified=verified,
+        errors=errors,
+        needs_card=needs_card,
+        can_apply=can_apply,
+        attachments=attachments,
+        idempotency_key=page.field("idempotency_key") or str(uuid.uuid4()),
+    )
+
+
+@routes.page("/applications", audience="resident")
+async def my_applications(page: Page) -> PageReply:
+    listed = await page.fetch(PROCEDURES, apps.LIST, apps.ListApplications(limit=100), apps.ApplicationList)
+    return page.render("applications.html", items=listed.items, local=local)
+
+
+@routes.page("/applications/{id}", audience="resident")
+async def application(page: Page) -> PageReply:
+    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
+    receipt = None
+    if page.query("received"):
+        receipt = await page.fetch(PROCEDURES, apps.RECEIPT, apps.GetApplication(id=detail.summary.id), apps.Receipt)
+    return page.render("application.html", detail=detail, receipt=receipt, local=local)
+
+
+@routes.page("/applications/{id}/receipt", audience="resident")
+async def receipt(page: Page) -> PageReply:
+    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
+    signed = await page.fetch(PROCEDURES, apps.RECEIPT, apps.GetApplication(id=detail.summary.id), apps.Receipt)
+    return page.render("receipt.html", detail=detail, receipt=signed, local=local)
+
+
+@routes.page("/inbox", audience="resident")
+async def inbox(page: Page) -> PageReply:
+    listed = await page.fetch(NOTIFICATIONS, notes.INBOX, notes.ListInbox(limit=100), notes.InboxList)
+    return page.render("inbox.html", items=listed.items, unread=listed.unread, local=local)
+
+
+@routes.page("/inbox/{id}/read", methods=("POST",), audience="resident")
+async def mark_read(page: Page) -> PageReply:
+    await page.fetch(NOTIFICATIONS, notes.READ, notes.MarkRead(id=page.params["id"]), notes.InboxMessage)
+    return page.redirect("/inbox")
+
+
+OUTBOUND = ("email", "push", "webhook")
+
+
+@routes.page("/preferences", methods=("GET", "POST"), audience="resident")
+async def preferences(page: Page) -> PageReply:
+    errors: dict[str, str] = {}
+    saved = False
+    if page.request.method == "POST":
+        chosen = [c for c in OUTBOUND if c in page.fields("channels")]
+        try:
+            current = await page.fetch(
+                NOTIFICATIONS, notes.SET_PREFERENCES,
+                _preferences(chosen, page.field("email") or None), notes.Preferences,
+            )
+            saved = True
+        except ServiceFailure as exc:
+            if not exc.envelope.fields:
+                raise
+            errors = field_errors(exc, page.lang)
+            current = notes.Preferences(channels=["inbox", *chosen], email=None)  # type: ignore[list-item]
+    else:
+        current = await page.fetch(NOTIFICATIONS, notes.PREFERENCES, notes.GetPreferences(), notes.Preferences)
+    offered = [c for c in OUTBOUND if c in _known_channels()]
+    return page.render("preferences.html", status=422 if errors else 200, prefs=current, errors=errors,
+                       saved=saved, offered=offered, email=page.field("email") or (current.email or ""))
+
+
+def _known_channels() -> tuple[str, ...]:
+    """The channels the notifications contract knows today (the inbox is always on)."""
+    return tuple(getattr(notes.Channel, "__args__", ("inbox", "email")))
+
+
+def _preferences(channels: list[str], email: str | None) -> notes.Preferences:
+    import msgspec
+
+    # Through the contract's own decoder, so an unknown channel or a bad address is named.
+    try:
+        return msgspec.convert({"channels": ["inbox", *channels], "email": email}, notes.Preferences)
+    except msgspec.ValidationError as exc:
+        from contracts.errors import from_validation_error
+
+        raise from_validation_error(exc) from exc
+
+
+@routes.page("/settings", methods=("GET", "POST"))
+async def settings(page: Page) -> PageReply:
+    if page.request.method == "POST":
+        chosen = Display(
+            lang="en" if page.field("lang") == "en" else "ja",
+            text="large" if page.field("text") == "large" else "standard",
+        )
+        return page.redirect("/settings?saved=1", display=chosen)
+    return page.render("settings.html", saved=bool(page.query("saved")))

@@ -1,0 +1,57 @@
+"""Which page handler serves a path: patterns like ``/procedures/{code}``, matched in order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from contracts.portal import PageReply
+    from services.portal.view import Page
+
+Handler = Callable[["Page"], Awaitable["PageReply"]]
+
+#: What a ``{name}`` in a pattern may match: one path segment of safe characters.
+_SEGMENT = r"(?P<{}>[A-Za-z0-9_.:-]{{1,128}})"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    handler: Handler
+    #: Who may see it: None for anyone; "resident", "staff" or "council".
+    audience: str | None
+
+
+class Routes:
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+
+    def page(self, path: str, *, methods: tuple[str, ...] = ("GET",), audience: str | None = None) -> Callable[[Handler], Handler]:
+        regex = re.sub(r"\{(\w+)\}", lambda m: _SEGMENT.format(m.group(1)), path)
+        pattern = re.compile(f"^{regex}/?$" if path != "/" else "^/$")
+
+        def register(fn: Handler) -> Handler:
+            self._routes.append(Route(pattern, frozenset(methods), fn, audience))
+            return fn
+
+        return register
+
+    def include(self, other: Routes) -> None:
+        self._routes.extend(other._routes)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route and its path parameters; a known path with the wrong method gives the route
+        with ``{"__method__": ...}`` so the caller can answer 405."""
+        wrong_method: tuple[Route, dict[str, str]] | None = None
+        for route in self._routes:
+            found = route.pattern.match(path)
+            if found is None:
+                continue
+            if method in route.methods:
+                return route, found.groupdict()
+            wrong_method = wrong_method or (route, {"__method__": method})
+        return wrong_method

@@ -1,0 +1,140 @@
+"""A page being rendered: the request, the town, the caller, and how to read other services.
+
+Handlers receive a ``Page`` and return ``page.render(...)`` or ``page.redirect(...)``. Every read
+of another service goes over the bus as the caller (their principal in the headers), so the
+services' own rules decide what the caller may see; the portal adds none of its own data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import jinja2
+import msgspec
+
+from contracts.errors import ErrorEnvelope, ServiceFailure
+from contracts.portal import Display, PageReply, PageRequest
+from contracts.principal import Principal
+from contracts.tenants import Council, Tenant
+from services.portal import i18n
+from services.runtime.client import BusClient
+from services.runtime.service import Context
+
+T = TypeVar("T")
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    enable_async=False,
+)
+
+
+class Page:
+    def __init__(
+        self,
+        request: PageRequest,
+        tenant: Tenant | Council,
+        principal: Principal | None,
+        params: dict[str, str],
+        bus: BusClient,
+        parts: dict[str, Any],
+        context: Context | None = None,
+    ) -> None:
+        self.request = request
+        self.tenant = tenant
+        self.principal = principal
+        self.params = params
+        self.bus = bus
+        self.parts = parts
+        #: The portal's own request context (its database session, for the FAQ's log).
+        self.context = context
+        self.lang = request.display.lang
+
+    # --- who is asking -------------------------------------------------------------------------
+
+    @property
+    def is_council(self) -> bool:
+        return isinstance(self.tenant, Council)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.principal is not None
+
+    def has_role(self, role: str) -> bool:
+        return self.principal is not None and self.principal.has_role(role)  # type: ignore[arg-type]
+
+    @property
+    def is_staff(self) -> bool:
+        return self.principal is not None and self.principal.is_staff_of(self.tenant.slug)
+
+    # --- words -------------------------------------------------------------------------------
+
+    def t(self, key: str, **values: Any) -> str:
+        return i18n.text(key, self.lang, **values)
+
+    def pick(self, ja: str, en: str) -> str:
+        """The English text in English, when there is one; Japanese otherwise."""
+        return en if self.lang == "en" and en else ja
+
+    # --- the request ---------------------------------------------------------------------------
+
+    def field(self, name: str, default: str = "") -> str:
+        values = self.request.form.get(name)
+        return values[0].strip() if values else default
+
+    def fields(self, name: str) -> list[str]:
+        return [v.strip() for v in self.request.form.get(name, [])]
+
+    def query(self, name: str, default: str = "") -> str:
+        return self.request.query.get(name, default).strip()
+
+    def lang_switch_url(self) -> str:
+        """This page in the other language, keeping its query (a search stays a search)."""
+        query = {k: v for k, v in self.request.query.items() if k != "lang"}
+        query["lang"] = "ja" if self.lang == "en" else "en"
+        return "?" + urlencode(query)
+
+    def sign_in_url(self, acr: str | None = None) -> str:
+        params = {"next": self.request.path}
+        if acr:
+            params["acr"] = acr
+        return "/auth/login?" + urlencode(params)
+
+    # --- other services ------------------------------------------------------------------------
+
+    async def fetch(self, service: str, verb: str, message: msgspec.Struct | None, reply_type: type[T], headers: dict[str, str] | None = None) -> T:
+        return await self.bus.fetch(self.tenant.slug, service, verb, message, reply_type, self.principal, headers)
+
+    # --- replies -------------------------------------------------------------------------------
+
+    def render(self, template: str, status: int = 200, display: Display | None = None, **values: Any) -> PageReply:
+        html = ENVIRONMENT.get_template(template).render(page=self, t=self.t, pick=self.pick, **values)
+        return PageReply(status=status, html=html, display=display)
+
+    def redirect(self, location: str, display: Display | None = None) -> PageReply:
+        return PageReply(location=location, display=display)
+
+    def problem(self, failure: ServiceFailure | ErrorEnvelope, status: int | None = None) -> PageReply:
+        """A service's refusal as a page that says what happened in the reader's language."""
+        envelope = failure.envelope if isinstance(failure, ServiceFailure) else failure
+        code = status or (failure.status if isinstance(failure, ServiceFailure) else 400)
+        return self.render("problem.html", status=code, envelope=envelope, code=code)
+
+    def not_found(self) -> PageReply:
+        return self.render("not_found.html", status=404)
+
+
+def field_errors(failure: ServiceFailure, lang: str) -> dict[str, str]:
+    """A service's field errors by form field name (``$.answers.postal_code`` → ``postal_code``)."""
+    found: dict[str, str] = {}
+    for error in failure.envelope.fields:
+        name = error.field.removeprefix("$.").removeprefix("answers.").split(".")[0].split("[")[0] or "$"
+        found.setdefault(name, error.message_en if lang == "en" else error.message_ja)
+    return found
