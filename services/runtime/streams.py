@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -31,7 +33,21 @@ AUDIT = StreamConfig(
 )
 
 
-async def ensure(js: JetStreamContext, *configs: StreamConfig, replicas: int = 1) -> None:
+#: What services gave up on (deliveries, events), kept 30 days for the towns' admins to look into.
+DEAD_LETTERS = StreamConfig(
+    name="AIZU_DEAD_LETTERS",
+    subjects=[f"{subjects.PREFIX}.{subjects.DEAD_LETTERS}.>"],
+    retention=RetentionPolicy.LIMITS,
+    storage=StorageType.FILE,
+    max_age=30 * 24 * 3600,
+    duplicate_window=120,
+)
+
+
+async def ensure(js: JetStreamContext, *configs: StreamConfig, replicas: int | None = None) -> None:
+    """Create the streams that are missing. Replicas: ``AIZU_STREAM_REPLICAS`` (3 on the production
+    cluster, 1 on a single development server) unless given."""
+    replicas = replicas or int(os.environ.get("AIZU_STREAM_REPLICAS", "1"))
     for config in configs:
         config.num_replicas = replicas
         try:
