@@ -111,6 +111,9 @@ class Transition(msgspec.Struct, frozen=True, kw_only=True):
     assign_to: str | None = None
     #: A resident's answer to a request for information (needs_info → in_review).
     answers: dict[str, Any] = {}
+    #: Staff only: the resident had to come to the counter for this step (to show an original,
+    #: collect a paper copy…). Counted by the insights service: online completion means none.
+    counter_visit: bool = False
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,6 +147,9 @@ class ApplicationSubmitted(msgspec.Struct, frozen=True, kw_only=True, tag="appli
     channel: Channel
     applicant_subject: str | None
     at: datetime
+    #: The online applicant's level of assurance (``jpki``: My Number Card); None at the counter.
+    applicant_acr: str | None = None
+    due_on: date | None = None
 
 
 class ApplicationStatusChanged(msgspec.Struct, frozen=True, kw_only=True, tag="application.status_changed"):
@@ -158,6 +164,8 @@ class ApplicationStatusChanged(msgspec.Struct, frozen=True, kw_only=True, tag="a
     at: datetime
     submitted_at: datetime
     due_on: date | None
+    #: The resident had to come to the counter for this step (see ``Transition.counter_visit``).
+    counter_visit: bool = False
 
 
 ApplicationEvent = ApplicationSubmitted | ApplicationStatusChanged

@@ -128,6 +128,24 @@ async def test_a_resident_cannot_type_over_the_verified_identity(gateway, region
     assert response.status_code == 422 and name_field in response.json()["detail"]
 
 
+async def test_a_field_the_sign_in_does_not_carry_is_the_residents_to_type(gateway, region):
+    """A password-level sign-in has a name but no address: the address is typed, not refused."""
+    procedure = region.standard("oversized-garbage")
+    address_field = next(f.name for f in procedure.fields if f.prefill == "address")
+    prefill = (await gateway.get("/api/v1/procedures/oversized-garbage/prefill", headers=gateway.as_user("kitakata.resident-basic"))).json()
+    assert address_field not in prefill["values"] and address_field in prefill["remaining_required"]
+    detail = (await gateway.get("/api/v1/procedures/oversized-garbage")).json()
+    answers = {f["name"]: f["choices"][0]["value"] for f in detail["fields"] if f["kind"] == "choice" and f["required"]}
+    answers[address_field] = "福島県喜多方市字寺町4780"
+    answers.update({f["name"]: "2026-12-10" for f in detail["fields"] if f["kind"] == "date" and f["required"]})
+    answers.update({f["name"]: "0241-22-1111" for f in detail["fields"] if f["kind"] == "phone" and f["required"]})
+    answers.update({f["name"]: "たんす" for f in detail["fields"] if f["kind"] == "text" and f["required"] and f.get("prefill") is None})
+    answers.update({f["name"]: 1 for f in detail["fields"] if f["kind"] == "number" and f["required"]})
+    response = await submit(gateway, "kitakata.resident-basic", {"code": "oversized-garbage", "answers": answers})
+    assert response.status_code == 201, response.text
+    assert response.json()["application"]["code"] == "oversized-garbage"
+
+
 async def test_a_malformed_body_is_400_naming_the_key(gateway):
     response = await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy", "answers": "not an object"})
     assert response.status_code == 400 and "answers" in response.text

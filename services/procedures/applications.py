@@ -178,7 +178,11 @@ class Applications:
         if not principal.has_role("resident"):
             raise failure(ErrorCode.FORBIDDEN, "Residents only", "staff file for a resident with counter_applicant")
         require_assurance(principal, procedure.assurance)
-        overridden = sorted(f.name for f in procedure.fields if f.prefill in IDENTITY_SOURCES and f.name in req.answers)
+        identity = principal.identity
+        # Only what the sign-in actually carries is fixed; a field it lacks (a password-level
+        # sign-in has no address) is the resident's to type.
+        carried = {source for source in IDENTITY_SOURCES if identity is not None and getattr(identity, source, None)}
+        overridden = sorted(f.name for f in procedure.fields if f.prefill in carried and f.name in req.answers)
         if overridden:
             raise failure(
                 ErrorCode.VALIDATION,
@@ -187,7 +191,6 @@ class Applications:
             )
         wants_history = any(f.prefill == "history" for f in procedure.fields)
         values = prefilled_values(principal, procedure, await self.history(ctx) if wants_history else None)
-        identity = principal.identity
         applicant = {
             "subject": principal.subject,
             "name": (identity.name if identity and identity.name else principal.subject),
@@ -261,7 +264,8 @@ class Applications:
         )
         event = msg.ApplicationSubmitted(
             event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
-            channel=channel, applicant_subject=app.applicant_subject, at=now)  # type: ignore[arg-type]
+            channel=channel, applicant_subject=app.applicant_subject, at=now,  # type: ignore[arg-type]
+            applicant_acr=ctx.principal.acr if channel == "online" else None, due_on=app.due_on)
         app.receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
         response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=app.receipt))
         rows: dict[type, list[dict[str, Any]]] = {
@@ -418,7 +422,8 @@ class Applications:
                 event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
                 channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
                 from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
-                submitted_at=chain.utc(app.submitted_at), due_on=app.due_on)
+                submitted_at=chain.utc(app.submitted_at), due_on=app.due_on,
+                counter_visit=req.counter_visit and role == workflow.STAFF)
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
         self.committed(ctx.tenant)

@@ -1,0 +1,1 @@
+"""The insights service: the towns' shared figures for the regional council, from the event streams."""

@@ -1,0 +1,101 @@
+"""The events the insights service reads, and how each becomes facts.
+
+Application events (``contracts.applications``) become one row per application; delivery
+outcomes (``contracts.notifications.DeliveryFinished``) one row per delivery, without its address.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.applications import ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted
+from contracts.notifications import DeliveryFinished
+from contracts.tenants import Region
+from services.insights.models import ApplicationFact, DeliveryFact
+
+#: Statuses after which the town's work is done (as the procedures' workflow says).
+FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
+CARD = "jpki"
+
+
+APPLICATION = msgspec.json.Decoder(ApplicationEvent)
+DELIVERY = msgspec.json.Decoder(DeliveryFinished)
+
+
+def standard_days(region: Region, tenant: str, code: str) -> int | None:
+    """The town's processing days for a procedure (its own setting, else the regional standard)."""
+    town = region.town(tenant)
+    offer = next((p for p in town.procedures if p.code == code), None) if town else None
+    if offer is not None and offer.processing_days is not None:
+        return offer.processing_days
+    standard = region.standard(code)
+    return standard.processing_days if standard else None
+
+
+#: ``session.info`` key of the facts a batch already read: application id → fact (None: none yet).
+KNOWN = "insights.facts"
+
+
+async def prefetch_applications(
+    session: AsyncSession, tenant: str, events: list[ApplicationSubmitted | ApplicationStatusChanged]
+) -> None:
+    """Read the facts of a batch's applications in one query, so applying each event reads none."""
+    ids = {e.application_id for e in events}
+    rows = (await session.execute(select(ApplicationFact).where(
+        ApplicationFact.tenant == tenant, ApplicationFact.application_id.in_(ids)))).scalars()
+    known: dict[str, ApplicationFact | None] = dict.fromkeys(ids)
+    known.update({r.application_id: r for r in rows})
+    session.info[KNOWN] = known
+
+
+async def apply_application(
+    session: AsyncSession, region: Region, event: ApplicationSubmitted | ApplicationStatusChanged
+) -> None:
+    """Merge one application event into its facts; the events may come in any order."""
+    now = datetime.now(UTC)
+    known: dict[str, ApplicationFact | None] | None = session.info.get(KNOWN)
+    if known is not None and event.application_id in known:
+        fact = known[event.application_id]
+    else:
+        fact = await session.get(ApplicationFact, (event.tenant, event.application_id))
+    submitted_at = event.at if isinstance(event, ApplicationSubmitted) else event.submitted_at
+    if fact is None:
+        fact = ApplicationFact(
+            tenant=event.tenant, application_id=event.application_id, code=event.code, channel=event.channel,
+            submitted_at=submitted_at.astimezone(UTC), due_on=event.due_on,
+            standard_days=standard_days(region, event.tenant, event.code), finished_at=None, finished_status=None,
+            counter_visit=event.channel == "counter", card_verified=None, updated_at=now,
+        )
+        session.add(fact)
+        if known is not None:
+            known[event.application_id] = fact
+    fact.updated_at = now
+    if event.due_on is not None:
+        fact.due_on = event.due_on
+    if isinstance(event, ApplicationSubmitted):
+        fact.submitted_at = event.at.astimezone(UTC)
+        if event.channel == "online" and event.applicant_acr is not None:
+            fact.card_verified = event.applicant_acr == CARD
+        return
+    if event.counter_visit:
+        fact.counter_visit = True
+    if event.to_status in FINISHED:
+        at = event.at.astimezone(UTC)
+        if fact.finished_at is None or at < _utc(fact.finished_at):
+            fact.finished_at, fact.finished_status = at, event.to_status
+
+
+async def apply_delivery(session: AsyncSession, event: DeliveryFinished) -> None:
+    # merge: a delivery reported again under another event id keeps one row, its latest outcome.
+    await session.merge(DeliveryFact(
+        tenant=event.tenant, delivery_id=event.delivery_id, channel=event.channel, kind=event.kind,
+        outcome=event.outcome, occurred_at=event.occurred_at.astimezone(UTC),
+    ))
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
