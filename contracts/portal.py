@@ -38,6 +38,10 @@ class PageRequest(msgspec.Struct, frozen=True, kw_only=True):
 class PageReply(msgspec.Struct, frozen=True, kw_only=True):
     status: int = 200
     html: str = ""
+    #: ``text/html`` for pages; the portal's own script (the report map) is served the same way.
+    media_type: str = "text/html"
+    #: Offer the body as a file of this name (the open-data CSV) instead of showing it.
+    download: str | None = None
     #: Send the browser here instead (303 See Other after a form post).
     location: str | None = None
     #: The display settings to remember, when the page changed them.

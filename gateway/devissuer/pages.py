@@ -30,6 +30,7 @@ button { width: 100%; min-height: 3.5rem; margin: .4rem 0; padding: .75rem 1rem;
          cursor: pointer; }
 button .who { display: block; font-size: 1.25rem; font-weight: bold; }
 button .what { display: block; }
+button .en { color: inherit; }
 button code { font-size: .9rem; opacity: .9; }
 button.secondary { background: #fff; color: var(--brand); text-align: center; }
 a:focus-visible, button:focus-visible { outline: 4px solid var(--focus); outline-offset: 2px; }

@@ -83,4 +83,7 @@ async def page(request: Request[Any, Any, Any], state: State, caller: Caller) ->
     cookies = _cookies(display, secure=not state.settings.development)
     if reply.location is not None:
         return Redirect(reply.location, status_code=303, cookies=cookies, headers=PAGE_HEADERS)
-    return Response(reply.html, status_code=reply.status, media_type="text/html; charset=utf-8", cookies=cookies, headers=PAGE_HEADERS)
+    headers = PAGE_HEADERS if reply.media_type.startswith("text/html") else {**PAGE_HEADERS, "Cache-Control": "public, max-age=3600"}
+    if reply.download is not None:
+        headers = {**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{reply.download}"'}
+    return Response(reply.html, status_code=reply.status, media_type=reply.media_type, cookies=cookies, headers=headers)

@@ -8,8 +8,9 @@ from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.tenants import Region, default_directory, load_region
-from services.portal import dispatch
-from services.portal.pages import resident
+from services.portal import dispatch, faq, faq_base
+from services.portal.pages import faq as faq_pages
+from services.portal.pages import metrics, push, report, resident, staff
 from services.portal.routing import Routes
 from services.runtime.client import BusClient
 from services.runtime.service import ServiceApp
@@ -27,7 +28,14 @@ def build(region: Region | None = None) -> ServiceApp:
     app.parts["region"] = region
     routes = Routes()
     routes.include(resident.routes)
+    routes.include(staff.routes)
+    routes.include(report.routes)
+    routes.include(metrics.routes)
+    routes.include(faq_pages.routes)
+    routes.include(push.routes)
     dispatch.register(app, routes, region)
+    # The FAQ is checked at start: a wrong tenants/faq file stops the service with its name and field.
+    faq.register(app, faq_base.FaqBase.load(faq_base.default_directory(), region))
 
     async def connect_bus(nc: Client, engine: AsyncEngine) -> None:
         app.parts["bus"] = BusClient(nc, READ_TIMEOUT)

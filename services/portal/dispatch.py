@@ -22,21 +22,17 @@ log = logging.getLogger(__name__)
 
 
 def _refusal(page: Page, audience: str) -> PageReply | None:
-    """Who may see a page of this audience; None when the caller may."""
-    if audience == "council":
-        if not page.is_council:
-            return page.not_found()
-        if not page.signed_in:
-            return page.problem(ErrorEnvelope(code=ErrorCode.UNAUTHENTICATED, title="Sign-in needed"), 401)
-        if not page.has_role("council"):
-            return page.problem(ErrorEnvelope(code=ErrorCode.FORBIDDEN, title="Forbidden", detail=page.t("forbidden_heading")), 403)
-        return None
-    if page.is_council:
-        return page.not_found()
-    if audience in ("resident", "staff") and not page.signed_in:
+    """Who may see a page of this audience; None when the caller may. (The host's kind was
+    settled by the route's match: council pages exist only at the council's host.)"""
+    if audience in ("resident", "staff", "council") and not page.signed_in:
         return page.problem(ErrorEnvelope(code=ErrorCode.UNAUTHENTICATED, title="Sign-in needed"), 401)
+    forbidden = ErrorEnvelope(code=ErrorCode.FORBIDDEN, title="Forbidden", detail=page.t("forbidden_heading"))
+    if audience == "resident" and not page.has_role("resident"):
+        return page.problem(forbidden, 403)
     if audience == "staff" and not page.is_staff:
-        return page.problem(ErrorEnvelope(code=ErrorCode.FORBIDDEN, title="Forbidden", detail=page.t("forbidden_heading")), 403)
+        return page.problem(forbidden, 403)
+    if audience == "council" and not page.has_role("council"):
+        return page.problem(forbidden, 403)
     return None
 
 
@@ -51,7 +47,7 @@ def register(app: ServiceApp, routes: Routes, region: Region, timeout: float = 5
             raise ServiceFailure(ErrorEnvelope(code=ErrorCode.NOT_FOUND, title="No such town"))
         bus: BusClient = app.parts["bus"]
         principal = None if ctx.principal == ANONYMOUS else ctx.principal
-        found = routes.match(req.method, req.path)
+        found = routes.match(req.method, req.path, council=isinstance(tenant, Council))
         parts: dict[str, Any] = app.parts
         view = Page(req, tenant, principal, found[1] if found else {}, bus, parts, ctx)
         if found is None:

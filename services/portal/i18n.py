@@ -66,6 +66,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "What we already know from your My Number Card or earlier applications is filled in. Check it and fill in only what is missing.",
     ),
     "verified_heading": ("マイナンバーカードで確認済みの情報", "Confirmed with your My Number Card"),
+    "signed_in_heading": ("ログインの情報から入力した項目", "Filled in from your sign-in"),
     "required": ("必須", "required"),
     "optional": ("任意", "optional"),
     "choose": ("選んでください", "Please choose"),

@@ -22,8 +22,13 @@ class Route:
     pattern: re.Pattern[str]
     methods: frozenset[str]
     handler: Handler
-    #: Who may see it: None for anyone; "resident", "staff" or "council".
+    #: Who may see it: None for anyone at a town's host; "resident" or "staff" of the town;
+    #: "council" at the council's host; "any" at either host (display settings, assets).
     audience: str | None
+
+    def serves(self, council: bool) -> bool:
+        """Whether the route exists at this kind of host (a town's, or the council's)."""
+        return self.audience == "any" or (self.audience == "council") == council
 
 
 class Routes:
@@ -31,7 +36,10 @@ class Routes:
         self._routes: list[Route] = []
 
     def page(self, path: str, *, methods: tuple[str, ...] = ("GET",), audience: str | None = None) -> Callable[[Handler], Handler]:
-        regex = re.sub(r"\{(\w+)\}", lambda m: _SEGMENT.format(m.group(1)), path)
+        regex = "".join(
+            _SEGMENT.format(part[1:-1]) if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{\w+\})", path)
+        )
         pattern = re.compile(f"^{regex}/?$" if path != "/" else "^/$")
 
         def register(fn: Handler) -> Handler:
@@ -43,11 +51,13 @@ class Routes:
     def include(self, other: Routes) -> None:
         self._routes.extend(other._routes)
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    def match(self, method: str, path: str, council: bool = False) -> tuple[Route, dict[str, str]] | None:
         """The route and its path parameters; a known path with the wrong method gives the route
         with ``{"__method__": ...}`` so the caller can answer 405."""
         wrong_method: tuple[Route, dict[str, str]] | None = None
         for route in self._routes:
+            if not route.serves(council):
+                continue
             found = route.pattern.match(path)
             if found is None:
                 continue

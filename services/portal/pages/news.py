@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from contracts import broadcasts as casts
+from contracts.subjects import NOTIFICATIONS
 from services.portal.view import Page
 
 
-async def for_home(page: Page) -> tuple[list[Any], list[Any]]:
-    """(emergency alerts in force, recent announcements)."""
-    return [], []
+async def for_home(page: Page) -> tuple[list[casts.NewsItem], list[casts.NewsItem]]:
+    """(emergency alerts in force, recent news)."""
+    found = await page.fetch(NOTIFICATIONS, casts.NEWS, casts.ListNews(limit=10), casts.News)
+    return found.alerts, found.items

@@ -8,15 +8,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from contracts import applications as apps
 from contracts import headers as h
 from contracts import notifications as notes
 from contracts import procedures as procs
 from contracts.catalog import FieldDef
-from contracts.errors import ErrorCode, ServiceFailure
+from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure
 from contracts.portal import Display, PageReply
 from contracts.subjects import NOTIFICATIONS, PROCEDURES
-from services.portal import catalog_search
+from services.portal import search
+from services.portal.pages import push
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
 
@@ -51,8 +54,13 @@ async def home(page: Page) -> PageReply:
 async def catalog(page: Page) -> PageReply:
     q = page.query("q")[:100]
     items = await _catalog(page)
-    found = catalog_search.search(page.tenant.slug, items, q) if q else items
+    found = search.search_catalog(items, q, keywords=_keywords(page), limit=30) if q else items
     return page.render("procedures.html", items=found, q=q, searched=bool(q))
+
+
+def _keywords(page: Page) -> dict[str, list[str]]:
+    """The regional catalog's search words by procedure (the town's list carries none)."""
+    return {p.code: p.keywords_ja for p in page.parts["region"].catalog.procedures}
 
 
 async def _detail(page: Page, code: str) -> procs.ProcedureDetail:
@@ -82,7 +90,7 @@ def _answers(page: Page, fields: list[FieldDef]) -> dict[str, Any]:
 async def procedure(page: Page) -> PageReply:
     detail = await _detail(page, page.params["code"])
     if detail.located:
-        return page.redirect(f"/report?code={detail.code}")
+        return page.redirect(f"/report/{detail.code}")
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -182,7 +190,8 @@ async def preferences(page: Page) -> PageReply:
         current = await page.fetch(NOTIFICATIONS, notes.PREFERENCES, notes.GetPreferences(), notes.Preferences)
     offered = [c for c in OUTBOUND if c in _known_channels()]
     return page.render("preferences.html", status=422 if errors else 200, prefs=current, errors=errors,
-                       saved=saved, offered=offered, email=page.field("email") or (current.email or ""))
+                       saved=saved or bool(page.query("push")), offered=offered, push_key=await push.public_key(page),
+                       email=page.field("email") or (current.email or ""))
 
 
 def _known_channels() -> tuple[str, ...]:
@@ -190,19 +199,25 @@ def _known_channels() -> tuple[str, ...]:
     return tuple(getattr(notes.Channel, "__args__", ("inbox", "email")))
 
 
-def _preferences(channels: list[str], email: str | None) -> notes.Preferences:
-    import msgspec
+#: Plain words for what the preferences form can get wrong, by the contract's field.
+PREFERENCE_ERRORS = {
+    "email": ("メールアドレスの形が正しくありません。例：taro@example.jp", "That email address does not look right. For example: taro@example.jp"),
+    "channels": ("選べない通知方法が含まれています。", "One of the chosen ways to be reached is not offered."),
+}
 
+
+def _preferences(channels: list[str], email: str | None) -> notes.Preferences:
     # Through the contract's own decoder, so an unknown channel or a bad address is named.
     try:
         return msgspec.convert({"channels": ["inbox", *channels], "email": email}, notes.Preferences)
     except msgspec.ValidationError as exc:
-        from contracts.errors import from_validation_error
+        field = "email" if "$.email" in str(exc) else "channels"
+        ja, en = PREFERENCE_ERRORS[field]
+        raise ServiceFailure(ErrorEnvelope(code=ErrorCode.VALIDATION, title="Invalid preferences",
+                                           fields=[FieldError(field=f"$.{field}", message_ja=ja, message_en=en)])) from exc
 
-        raise from_validation_error(exc) from exc
 
-
-@routes.page("/settings", methods=("GET", "POST"))
+@routes.page("/settings", methods=("GET", "POST"), audience="any")
 async def settings(page: Page) -> PageReply:
     if page.request.method == "POST":
         chosen = Display(

@@ -1,0 +1,49 @@
+"""The regional FAQ: answers for the town of the host, and its unanswered questions for staff."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.datastructures import State
+
+from contracts import faq as msg
+from contracts.errors import ErrorCode, FieldError, failure
+from contracts.subjects import PORTAL
+from contracts.tenant_profile import TenantProfile
+from gateway.access import Caller
+from gateway.routes.replies import documented, json_reply
+
+
+def _bad(field: str, message_ja: str, message_en: str) -> Exception:
+    return failure(ErrorCode.BAD_REQUEST, f"Invalid query parameter {field}", message_en, [FieldError(field=field, message_ja=message_ja, message_en=message_en)])
+
+
+@get(
+    "/api/v1/faq",
+    tags=["faq"],
+    responses={200: documented(msg.FaqResults, "The town's best answers; a question without a good one is logged for staff")},
+)
+async def search_faq(state: State, tenant: TenantProfile, q: str = "", limit: int = 5) -> Response[bytes]:
+    """Anyone may ask; the answers are the town's (its own where it has replaced the shared ones)."""
+    question = q.strip()
+    if not question:
+        raise _bad("q", "質問を入力してください。", "q is required: the question to search for")
+    if len(question) > msg.MAX_QUESTION_CHARS:
+        raise _bad("q", f"質問は{msg.MAX_QUESTION_CHARS}文字以内で入力してください。", f"q is longer than {msg.MAX_QUESTION_CHARS} characters")
+    if not 1 <= limit <= 20:
+        raise _bad("limit", "件数は1から20で指定してください。", "limit must be between 1 and 20")
+    query = msg.FaqSearch(q=question, limit=limit)
+    return json_reply(await state.bus.call(tenant, PORTAL, msg.SEARCH, query))
+
+
+@get(
+    "/api/v1/faq/unanswered",
+    tags=["faq"],
+    responses={200: documented(msg.UnansweredList, "Questions residents asked that found no good answer, most asked first")},
+)
+async def unanswered_faq(state: State, caller: Caller, limit: int = 100) -> Response[bytes]:
+    """For the town's caseworkers and tenant admins: what to write answers for next."""
+    principal = await caller.staff()
+    if not 1 <= limit <= 500:
+        raise _bad("limit", "件数は1から500で指定してください。", "limit must be between 1 and 500")
+    query = msg.ListUnanswered(limit=limit)
+    return json_reply(await state.bus.call(caller.tenant, PORTAL, msg.UNANSWERED, query, principal))

@@ -1,0 +1,63 @@
+"""Phone notifications on this device (web push): the service worker, the script that subscribes,
+and the form post that hands the subscription to the notifications service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from contracts import notifications as notes
+from contracts.errors import from_validation_error
+from contracts.portal import PageReply
+from contracts.subjects import NOTIFICATIONS
+from services.portal import i18n
+from services.portal.routing import Routes
+from services.portal.view import Page
+
+routes = Routes()
+ASSETS = Path(__file__).parent.parent / "assets"
+PUSH_SCRIPT = (ASSETS / "push.js").read_text(encoding="utf-8")
+SERVICE_WORKER = (ASSETS / "sw.js").read_text(encoding="utf-8")
+
+i18n.add({
+    "push_heading": ("この端末で通知を受け取る", "Notifications on this device"),
+    "push_lead": (
+        "このスマートフォンやパソコンに、町からのお知らせを通知で表示します。",
+        "Show the town's messages as notifications on this phone or computer.",
+    ),
+    "push_enable": ("通知を受け取る", "Turn on notifications"),
+    "push_working": ("設定しています…", "Setting up…"),
+    "push_failed": (
+        "通知を設定できませんでした。ブラウザの設定で通知が許可されているか確かめてください。",
+        "Notifications could not be turned on. Check that your browser allows them.",
+    ),
+    "push_saved": ("この端末で通知を受け取るようにしました。", "Notifications are on for this device."),
+})
+
+
+@routes.page("/sw.js")
+async def service_worker(page: Page) -> PageReply:
+    return PageReply(html=SERVICE_WORKER, media_type="text/javascript")
+
+
+@routes.page("/assets/push.js")
+async def push_script(page: Page) -> PageReply:
+    return PageReply(html=PUSH_SCRIPT, media_type="text/javascript")
+
+
+@routes.page("/preferences/push", methods=("POST",), audience="resident")
+async def subscribe(page: Page) -> PageReply:
+    try:
+        subscription = msgspec.convert(
+            {"endpoint": page.field("endpoint"), "keys": {"p256dh": page.field("p256dh"), "auth": page.field("auth")}},
+            notes.PushSubscription,
+        )
+    except msgspec.ValidationError as exc:
+        raise from_validation_error(exc) from exc
+    await page.fetch(NOTIFICATIONS, notes.PUT_PUSH_SUBSCRIPTION, subscription, notes.PushSubscriptionSaved)
+    return page.redirect("/preferences?push=1")
+
+
+async def public_key(page: Page) -> str:
+    return (await page.fetch(NOTIFICATIONS, notes.PUSH_KEY, notes.GetPushKey(), notes.PushKey)).public_key

@@ -1,0 +1,108 @@
+"""Problem reports (Open311's service requests): what is wrong, and where.
+
+The map is an enhancement (``assets/map.js``, OpenStreetMap tiles need the internet); the form
+always has latitude/longitude and a place description, so it works offline and without JavaScript.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import msgspec
+
+from contracts import applications as apps
+from contracts import headers as h
+from contracts.errors import ErrorCode, ServiceFailure
+from contracts.portal import PageReply
+from contracts.subjects import PROCEDURES
+from contracts.tenants import Tenant
+from services.portal import i18n
+from services.portal.pages.resident import _answers, _catalog, _detail
+from services.portal.routing import Routes
+from services.portal.view import Page, field_errors
+
+routes = Routes()
+MAP_SCRIPT = (Path(__file__).parent.parent / "assets" / "map.js").read_text(encoding="utf-8")
+
+i18n.add({
+    "report_lead": (
+        "道路の穴、街路灯の故障、ごみの不法投棄などを見つけたら、場所といっしょに知らせてください。",
+        "If you find a pothole, a broken streetlight, dumped rubbish or the like, tell us what and where.",
+    ),
+    "report_choose": ("何を知らせますか", "What would you like to report?"),
+    "where": ("場所", "Where is it?"),
+    "map_hint": (
+        "地図をタップすると場所を選べます。地図が出ないときは、下の欄に目印や住所を書いてください。",
+        "Tap the map to choose the place. If no map appears, describe the place or give an address below.",
+    ),
+    "map_label": ("場所を選ぶ地図", "Map to choose the place"),
+    "map_offline": (
+        "地図を読み込めませんでした。場所の説明か、緯度・経度を入力してください。",
+        "The map could not be loaded. Please describe the place, or enter latitude and longitude.",
+    ),
+    "map_placed": ("地図で場所を選びました。", "The place is marked on the map."),
+    "use_location": ("いまいる場所を使う", "Use my current location"),
+    "place": ("場所の説明（目印・住所など）", "The place in words (landmark, address)"),
+    "place_hint": ("例：喜多方市役所前の交差点の北側", "For example: north side of the crossing in front of the town hall"),
+    "latitude": ("緯度", "Latitude"),
+    "longitude": ("経度", "Longitude"),
+    "location_needed": (
+        "場所の説明か、緯度と経度の両方を入力してください。",
+        "Please describe the place, or give both latitude and longitude.",
+    ),
+    "send_report": ("通報する", "Send the report"),
+})
+
+
+@routes.page("/assets/map.js", audience="any")
+async def map_script(page: Page) -> PageReply:
+    return PageReply(html=MAP_SCRIPT, media_type="text/javascript")
+
+
+@routes.page("/report")
+async def choose(page: Page) -> PageReply:
+    located = [p for p in await _catalog(page) if p.located]
+    return page.render("report_choose.html", items=located)
+
+
+def _location(page: Page) -> apps.Location:
+    raw = {k: page.field(k) or None for k in ("lat", "long", "address_string")}
+    try:
+        coords = {k: float(raw[k]) for k in ("lat", "long") if raw[k] is not None}  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ValueError("lat") from exc
+    return msgspec.convert({**coords, "address_string": raw["address_string"]}, apps.Location)
+
+
+@routes.page("/report/{code}", methods=("GET", "POST"))
+async def report(page: Page) -> PageReply:
+    detail = await _detail(page, page.params["code"])
+    if not detail.located:
+        return page.not_found()
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    if page.request.method == "POST" and page.has_role("resident"):
+        values = {k: page.field(k) for k in page.request.form}
+        try:
+            location = _location(page)
+        except (ValueError, msgspec.ValidationError):
+            errors["location"] = page.t("location_needed")
+        else:
+            try:
+                submitted = await page.fetch(
+                    PROCEDURES, apps.SUBMIT,
+                    apps.SubmitApplication(code=detail.code, answers=_answers(page, detail.fields), location=location),
+                    apps.Submitted, headers={h.IDEMPOTENCY_KEY: page.field("idempotency_key") or str(uuid.uuid4())},
+                )
+            except ServiceFailure as exc:
+                if exc.envelope.code not in (ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST) or not exc.envelope.fields:
+                    raise
+                errors = field_errors(exc, page.lang)
+            else:
+                return page.redirect(f"/applications/{submitted.application.id}?received=1")
+    centre = page.tenant.centre if isinstance(page.tenant, Tenant) and page.tenant.centre else [37.4948, 139.9298]
+    return page.render(
+        "report.html", status=422 if errors else 200, detail=detail, values=values, errors=errors,
+        centre=centre, idempotency_key=page.field("idempotency_key") or str(uuid.uuid4()),
+    )

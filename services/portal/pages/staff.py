@@ -1,0 +1,153 @@
+"""The staff console: the town's queue of online and counter filings, an application's detail,
+history and transitions, and the procedures the town offers. Counter filing, templates and
+broadcasts live in their own ``staff_*`` modules and are included here.
+
+Every page is for this town's staff only (``audience="staff"``); the procedures service checks
+the principal again on every read and move, so the portal adds no rule of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from contracts import applications as apps
+from contracts import procedures as procs
+from contracts.catalog import FieldDef
+from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
+from contracts.portal import PageReply
+from contracts.subjects import PROCEDURES
+from services.portal.pages import staff_broadcasts, staff_counter, staff_templates, staff_words  # noqa: F401 (words register on import)
+from services.portal.pages.resident import local
+from services.portal.routing import Routes
+from services.portal.view import Page, field_errors
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+#: Statuses after which the town's work is done: as the procedures service counts overdue ones.
+FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
+STATUSES: tuple[str, ...] = apps.Status.__args__  # type: ignore[attr-defined]
+CHANNELS: tuple[str, ...] = apps.Channel.__args__  # type: ignore[attr-defined]
+FILTERS = ("status", "channel", "code")
+#: Refusals of a move shown on its form; any other failure is the problem page.
+MOVE_ERRORS = (ErrorCode.CONFLICT, ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST)
+
+routes = Routes()
+
+
+def today() -> date:
+    """The town's date: a filing due today is not overdue until Tokyo's day is over."""
+    return datetime.now(TOKYO).date()
+
+
+def is_overdue(item: apps.ApplicationSummary, on: date) -> bool:
+    return item.due_on is not None and item.due_on < on and item.status not in FINISHED
+
+
+async def offered(page: Page) -> list[procs.ProcedureSummary]:
+    listed = await page.fetch(PROCEDURES, procs.LIST, procs.ListProcedures(), procs.ProcedureList)
+    return listed.items
+
+
+def _filters(page: Page) -> tuple[dict[str, str], apps.ListApplications | None, dict[str, str]]:
+    """The queue's filters from the query, through the contract so a bad value is named."""
+    chosen = {name: page.query(name)[:64] for name in FILTERS}
+    try:
+        wanted = msgspec.convert({k: v for k, v in chosen.items() if v}, apps.ListApplications)
+    except msgspec.ValidationError as exc:
+        return chosen, None, field_errors(from_validation_error(exc), page.lang)
+    return chosen, wanted, {}
+
+
+@routes.page("/staff", audience="staff")
+async def queue(page: Page) -> PageReply:
+    chosen, wanted, errors = _filters(page)
+    items = (await page.fetch(PROCEDURES, apps.LIST, wanted, apps.ApplicationList)).items if wanted else []
+    on = today()
+    overdue = {a.id for a in items if is_overdue(a, on)}
+    return page.render(
+        "staff/queue.html", status=422 if errors else 200, items=items, overdue=overdue, chosen=chosen,
+        errors=errors, statuses=STATUSES, channels=CHANNELS, procedures=await offered(page), local=local,
+    )
+
+
+def _shown(value: Any, field: FieldDef | None, page: Page) -> str:
+    """An answer as staff read it: a choice by its label, an attachment by its file name."""
+    if field is not None and field.kind == "choice":
+        for c in field.choices:
+            if c.value == str(value):
+                return page.pick(c.label_ja, c.label_en)
+    if isinstance(value, dict):
+        return str(value.get("filename") or value.get("name") or value)
+    return str(value)
+
+
+async def _answers(page: Page, detail: apps.ApplicationDetail) -> list[tuple[str, str]]:
+    """(label, value) of each answer, in the form's order; answers the form no longer has last."""
+    try:
+        procedure = await page.fetch(PROCEDURES, procs.GET, procs.GetProcedure(code=detail.summary.code), procs.ProcedureDetail)
+        fields = procedure.fields
+    except ServiceFailure:
+        fields = []  # the town stopped offering it: the answers are still the record
+    rows = [(page.pick(f.label_ja, f.label_en), _shown(detail.answers[f.name], f, page)) for f in fields if f.name in detail.answers]
+    known = {f.name for f in fields}
+    rows += [(name, _shown(value, None, page)) for name, value in detail.answers.items() if name not in known]
+    return rows
+
+
+@routes.page("/staff/applications/{id}", methods=("GET", "POST"), audience="staff")
+async def application(page: Page) -> PageReply:
+    app_id = page.params["id"]
+    errors: dict[str, str] = {}
+    refused: ServiceFailure | None = None
+    if page.request.method == "POST":
+        to = page.field("to")
+        if not to:
+            errors["to"] = page.t("staff_choose_status")
+        else:
+            move = apps.Transition(
+                id=app_id, to=to,  # type: ignore[arg-type]  # the service names a status it does not know
+                comment=page.field("comment").replace("\r\n", "\n"),
+                counter_visit=page.field("counter_visit") == "1",
+            )
+            try:
+                await page.fetch(PROCEDURES, apps.TRANSITION, move, apps.ApplicationDetail)
+            except ServiceFailure as exc:
+                if exc.envelope.code not in MOVE_ERRORS:
+                    raise
+                refused = exc
+                errors = field_errors(exc, page.lang) if exc.envelope.fields else {"to": exc.envelope.detail or exc.envelope.title}
+            else:
+                return page.redirect(f"/staff/applications/{app_id}?moved=1")
+    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=app_id), apps.ApplicationDetail)
+    if refused is not None and refused.envelope.code is ErrorCode.CONFLICT:
+        # The service's reason is for machines; the caseworker reads it in words, with the moves
+        # open now (someone may have moved it since the form was shown).
+        errors["to"] = page.t(
+            "staff_move_not_allowed", to=page.t(f"status_{page.field('to')}") if page.field("to") in STATUSES else page.field("to"),
+            allowed="、".join(page.t(f"status_{s}") for s in detail.allowed_transitions) or page.t("staff_nothing"),
+        )
+    status = (refused.status if refused else 422) if errors else 200
+    return page.render(
+        "staff/application.html", status=status, detail=detail, answers=await _answers(page, detail),
+        errors=errors, comment=page.field("comment"), overdue=is_overdue(detail.summary, today()),
+        moved=bool(page.query("moved")), filed=bool(page.query("filed")), local=local,
+    )
+
+
+@routes.page("/staff/procedures", audience="staff")
+async def procedures(page: Page) -> PageReply:
+    items = await offered(page)
+    # One read per procedure for its department; concurrent, so the page costs one round trip.
+    details = await asyncio.gather(*(
+        page.fetch(PROCEDURES, procs.GET, procs.GetProcedure(code=p.code), procs.ProcedureDetail) for p in items
+    ))
+    return page.render("staff/procedures.html", items=details)
+
+
+routes.include(staff_counter.routes)
+routes.include(staff_templates.routes)
+routes.include(staff_broadcasts.routes)

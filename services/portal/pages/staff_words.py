@@ -1,0 +1,177 @@
+"""The staff console's words, Japanese first. Kept apart from the residents' words so that each
+page module owns its own text; every key starts with ``staff_`` so none can clash."""
+
+from __future__ import annotations
+
+from services.portal import i18n
+
+i18n.add({
+    # frame
+    "staff_menu": ("職員用メニュー", "Staff menu"),
+    "staff_queue": ("申請の一覧", "Applications"),
+    "staff_counter": ("窓口での申請", "Counter filing"),
+    "staff_procedures": ("提供している手続き", "Procedures offered"),
+    "staff_templates": ("お知らせの文面", "Message templates"),
+    "staff_broadcasts": ("お知らせ・緊急情報の配信", "Announcements and alerts"),
+    # queue
+    "staff_queue_lead": (
+        "オンラインと窓口の申請を、ひとつの一覧で扱います。新しい順に並んでいます。",
+        "Online and counter filings in one list, newest first.",
+    ),
+    "staff_filters": ("絞り込み", "Filter"),
+    "staff_filter_button": ("絞り込む", "Apply filters"),
+    "staff_filter_clear": ("条件をはずす", "Clear filters"),
+    "staff_any": ("すべて", "All"),
+    "staff_count": ("{count} 件", "{count} applications"),
+    "staff_none": ("条件に合う申請はありません。", "No application matches."),
+    "staff_applicant": ("申請者", "Applicant"),
+    "staff_overdue": ("期限超過", "Overdue"),
+    "staff_overdue_count": ("うち期限超過 {count} 件", "{count} of them overdue"),
+    "staff_open": ("開く", "Open"),
+    # detail
+    "staff_filed_by": ("窓口で受け付けた職員", "Filed at the counter by"),
+    "staff_assigned_to": ("担当者", "Assigned to"),
+    "staff_location": ("場所", "Location"),
+    "staff_coordinates": ("緯度 {lat}・経度 {long}", "Latitude {lat}, longitude {long}"),
+    "staff_map_link": ("地図で見る（OpenStreetMap・外部サイト）", "See on a map (OpenStreetMap, external site)"),
+    "staff_actor": ("操作した人", "By"),
+    "staff_role_staff": ("職員", "staff"),
+    "staff_role_resident": ("申請者", "applicant"),
+    "staff_role_online": ("オンライン申請", "online filing"),
+    "staff_role_counter": ("窓口申請", "counter filing"),
+    "staff_move": ("状況を進める", "Move the application on"),
+    "staff_move_to": ("次の状況", "New status"),
+    "staff_comment": ("コメント", "Comment"),
+    "staff_comment_hint": (
+        "申請者へのお知らせにも使われます。わかりやすいことばで書いてください。",
+        "The applicant may read it in their messages: please write plainly.",
+    ),
+    "staff_counter_visit": (
+        "この手続きのために申請者が窓口に来た（原本の確認・受け取りなど）",
+        "The applicant had to come to the counter for this step (to show an original, collect a copy…)",
+    ),
+    "staff_move_button": ("状況を変える", "Change the status"),
+    "staff_no_moves": ("この申請は、職員が進められる状況はありません。", "There is no further step for staff on this application."),
+    "staff_moved": ("状況を変更しました。", "The status was changed."),
+    "staff_filed": ("窓口での申請を受け付けました。", "The counter filing was received."),
+    "staff_move_not_allowed": (
+        "いまの状況からは「{to}」に変えられません。選べるのは：{allowed}",
+        "It cannot be moved to \u201c{to}\u201d from its current status. You can choose: {allowed}",
+    ),
+    "staff_nothing": ("なし", "nothing"),
+    "staff_choose_status": ("次の状況を選んでください。", "Please choose the new status."),
+    "staff_back_to_queue": ("申請の一覧にもどる", "Back to the applications"),
+    # counter
+    "staff_counter_lead": (
+        "スマートフォンやパソコンを使えない方の申請を、職員が窓口で代わりに入力します。まず手続きを選んでください。",
+        "File for a resident who cannot use a phone or computer. First choose the procedure.",
+    ),
+    "staff_counter_applicant": ("窓口に来た方", "The resident at the counter"),
+    "staff_counter_applicant_hint": (
+        "マイナンバーカードや運転免許証などで確かめた内容を入力してください。",
+        "Enter what you confirmed from their My Number Card, driving licence or similar.",
+    ),
+    "staff_applicant_name": ("氏名", "Name"),
+    "staff_applicant_address": ("住所", "Address"),
+    "staff_applicant_birthdate": ("生年月日", "Date of birth"),
+    "staff_applicant_birthdate_hint": ("例：1950-04-01 または 昭和25年4月1日", "For example: 1950-04-01, or in the Japanese era: 昭和25年4月1日"),
+    "staff_applicant_subject": ("ポータルの利用者ID", "The resident's portal account ID"),
+    "staff_applicant_subject_hint": (
+        "分かるときだけ。入力すると、この申請がその方の「わたしの申請」にも表示されます。",
+        "Only if known: the filing then also shows under the resident's own applications.",
+    ),
+    "staff_procedure_answers": ("申請の内容", "The application"),
+    "staff_file_button": ("窓口申請として受け付ける", "File at the counter"),
+    "staff_counter_attachments": (
+        "添付書類が必要な手続きは、この画面ではまだ受け付けられません。紙の申請書で受け付けてください。",
+        "Procedures that need an attached document cannot be filed here yet; please take the paper form.",
+    ),
+    "staff_counter_located": (
+        "道路などの通報は、場所を入力する通報の画面から受け付けてください。",
+        "Problem reports are taken on the report page, where the place is entered.",
+    ),
+    "staff_fill_in": ("入力してください。", "Please fill this in."),
+    "staff_birthdate_bad": (
+        "生年月日を 1950-04-01 または 昭和25年4月1日 のように入力してください。",
+        "Enter the date of birth like 1950-04-01, or 昭和25年4月1日.",
+    ),
+    # procedures
+    "staff_procedures_lead": (
+        "この市町村がオンラインで受け付けている手続きです。変更は設定ファイル（tenants/）で行います。",
+        "The procedures this town offers online. They are changed in the town's settings file (tenants/).",
+    ),
+    "staff_assurance": ("本人確認", "Identity check"),
+    "staff_assurance_jpki": ("マイナンバーカード", "My Number Card"),
+    "staff_assurance_other": ("ログインのみ", "Sign-in only"),
+    "staff_workflow": ("処理の流れ", "Workflow"),
+    "staff_workflow_standard": ("標準（審査・承認・交付）", "Standard (review, approval, issue)"),
+    "staff_workflow_report": ("通報（確認・対応）", "Report (check, handle)"),
+    # templates
+    "staff_templates_lead": (
+        "申請の受付や状況の変化を住民に知らせるときの文面です。{placeholder} のような差し込み項目は、送るときに申請ごとの内容に置きかわります。",
+        "The texts residents receive when an application is received or changes status. Placeholders such as {placeholder} are filled in for each application.",
+    ),
+    "staff_template_kind_application.submitted": ("申請を受け付けたとき", "When an application is received"),
+    "staff_template_kind_application.status_changed": ("申請の状況が変わったとき", "When an application's status changes"),
+    "staff_template_source_town": ("この市町村の文面", "This town's own text"),
+    "staff_template_source_default": ("地域共通の文面（まだ独自の文面はありません）", "The region's shared text (the town has none of its own yet)"),
+    "staff_template_placeholders": ("使える差し込み項目", "Placeholders you can use"),
+    "staff_template_required": ("本文に必ず入れる項目", "Placeholders each body must contain"),
+    "staff_title_ja": ("件名（日本語）", "Subject (Japanese)"),
+    "staff_body_ja": ("本文（日本語）", "Body (Japanese)"),
+    "staff_title_en": ("件名（英語）", "Subject (English)"),
+    "staff_body_en": ("本文（英語）", "Body (English)"),
+    "staff_template_save": ("この文面を保存する", "Save this template"),
+    "staff_template_saved": ("文面を保存しました。", "The template was saved."),
+    "staff_template_admin_only": (
+        "文面を変えられるのは、この市町村の管理者だけです。",
+        "Only this town's administrators can change the templates.",
+    ),
+    "staff_updated_at": ("最終更新", "Last changed"),
+    # broadcasts
+    "staff_broadcasts_lead": (
+        "町の住民の「お知らせ」に届け、住民が選んだ方法（メールなど）でも送ります。緊急情報は、送る前に別の管理者の承認が必要です。",
+        "Sent to residents' Messages and by the channels they chose (email and others). An emergency alert needs a second administrator's approval before it goes out.",
+    ),
+    "staff_broadcast_new": ("新しく配信する", "New broadcast"),
+    "staff_broadcast_kind": ("種類", "Kind"),
+    "staff_broadcast_kind_announcement": ("お知らせ", "Announcement"),
+    "staff_broadcast_kind_emergency": ("緊急情報", "Emergency alert"),
+    "staff_broadcast_target": ("届ける相手", "Who receives it"),
+    "staff_broadcast_target_town": ("町の住民全員", "Every resident of the town"),
+    "staff_broadcast_target_districts": ("選んだ地区の住民", "Residents of the chosen districts"),
+    "staff_broadcast_target_region": ("会津地域の全市町村", "Every town of the region"),
+    "staff_broadcast_districts": ("地区", "Districts"),
+    "staff_broadcast_districts_hint": ("「選んだ地区の住民」のときに選んでください。", "Choose them when sending to chosen districts."),
+    "staff_broadcast_send": ("配信する", "Send"),
+    "staff_broadcast_list": ("これまでの配信", "Broadcasts so far"),
+    "staff_broadcast_none": ("まだ配信はありません。", "There are no broadcasts yet."),
+    "staff_broadcast_status_pending-approval": ("承認待ち", "Waiting for approval"),
+    "staff_broadcast_status_sending": ("配信中", "Sending"),
+    "staff_broadcast_status_sent": ("配信済み", "Sent"),
+    "staff_broadcast_author": ("作成した人", "Written by"),
+    "staff_broadcast_approver": ("承認した人", "Approved by"),
+    "staff_broadcast_created": ("作成日時", "Written"),
+    "staff_broadcast_released": ("配信開始", "Released"),
+    "staff_broadcast_reach": ("届いた数", "Reach"),
+    "staff_broadcast_reach_value": (
+        "お知らせ {inbox} 件／対象 {residents} 人（メールなど {deliveries} 件）",
+        "{inbox} in Messages of {residents} residents ({deliveries} by email and other channels)",
+    ),
+    "staff_broadcast_approve": ("内容を確かめて承認する", "Check and approve"),
+    "staff_broadcast_approve_note": (
+        "承認すると、すぐに住民へ届きます。作成した本人は承認できません。",
+        "Once approved it goes to residents at once. The author cannot approve their own.",
+    ),
+    "staff_broadcast_created_pending": (
+        "作成しました。別の管理者が承認すると配信されます。",
+        "Created. It goes out once another administrator approves it.",
+    ),
+    "staff_broadcast_created_sent": ("配信を始めました。", "Sending has started."),
+    "staff_broadcast_approved": ("承認しました。配信を始めます。", "Approved: sending starts now."),
+    "staff_broadcast_refused": ("承認できませんでした。", "It could not be approved."),
+    "staff_broadcast_admin_only": (
+        "配信を作成・承認できるのは、この市町村の管理者だけです。",
+        "Only this town's administrators can write and approve broadcasts.",
+    ),
+})
