@@ -20,11 +20,24 @@ SET_PREFERENCES = "set_preferences"
 TEMPLATES = "templates"
 PUT_TEMPLATE = "put_template"
 DELIVERIES = "deliveries"
+PUSH_KEY = "push_key"
+PUT_PUSH_SUBSCRIPTION = "put_push_subscription"
+DELETE_PUSH_SUBSCRIPTION = "delete_push_subscription"
+WEBHOOKS = "webhooks"
+ADD_WEBHOOK = "add_webhook"
+DELETE_WEBHOOK = "delete_webhook"
+DEAD_LETTERS = "dead_letters"
 
 #: A channel a resident can be reached by. The inbox is always on; the others follow in order.
-Channel = Literal["inbox", "email"]
+Channel = Literal["inbox", "email", "push", "webhook"]
+#: The channels a delivery goes out on (the inbox needs none).
+OutboundChannel = Literal["email", "push", "webhook"]
 #: A kind of message, named like the event that causes it.
-Kind = Literal["application.submitted", "application.status_changed"]
+Kind = Literal[
+    "application.submitted", "application.status_changed",
+    # Broadcasts of the town or the council, and push-type notices (contracts/broadcasts.py).
+    "broadcast.announcement", "broadcast.emergency", "notice",
+]
 DeliveryStatus = Literal["created", "sending", "delivered", "temporary-failure", "permanent-failure"]
 
 EmailAddress = Annotated[
@@ -114,7 +127,8 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     message_id: str
-    channel: Literal["email"]
+    channel: OutboundChannel
+    #: The email address; for push the subscription's id; for webhook the town's webhook id.
     address: str
     status: DeliveryStatus
     attempts: int
@@ -132,3 +146,139 @@ class ListDeliveries(msgspec.Struct, frozen=True, kw_only=True):
     status: DeliveryStatus | None = None
     message_id: str | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+
+
+# Events, published to aizu.evt.<tenant>.delivery.finished with Nats-Msg-Id = event_id.
+
+#: How a delivery ended: reached the resident, or gave up on this channel (bad address, gone
+#: subscription, or every attempt failed).
+Outcome = Literal["delivered", "permanent-failure"]
+
+
+class DeliveryFinished(msgspec.Struct, frozen=True, kw_only=True, tag="delivery.finished"):
+    event_id: str
+    tenant: str
+    delivery_id: str
+    channel: str
+    outcome: Outcome
+    #: The kind of the message delivered (``application.status_changed``, a broadcast's kind, ...).
+    kind: str
+    occurred_at: datetime
+
+
+# Web push (RFC 8030 / 8291 / 8292): the deployment's VAPID key and residents' subscriptions.
+
+Base64Url = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+=*$")]
+#: The service also checks the host against the known push services (no requests to anywhere else).
+HttpsUrl = Annotated[str, msgspec.Meta(min_length=12, max_length=1000, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")]
+
+
+class GetPushKey(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+class PushKey(msgspec.Struct, frozen=True, kw_only=True):
+    #: The VAPID public key (uncompressed P-256 point, base64url), the browser's applicationServerKey.
+    public_key: str
+
+
+class PushKeys(msgspec.Struct, frozen=True, kw_only=True):
+    p256dh: Base64Url
+    auth: Base64Url
+
+
+class PushSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    """As the browser's ``PushSubscription.toJSON()`` gives it."""
+
+    endpoint: HttpsUrl
+    keys: PushKeys
+
+
+class RemovePushSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    endpoint: HttpsUrl
+
+
+class PushSubscriptionSaved(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    endpoint: str
+    created_at: datetime
+
+
+# Webhooks: a town's integrations (e.g. its LINE bridge), signed as Standard Webhooks are.
+
+WebhookUrl = Annotated[str, msgspec.Meta(min_length=10, max_length=1000, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")]
+
+
+class AddWebhook(msgspec.Struct, frozen=True, kw_only=True):
+    url: WebhookUrl
+    description: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class Webhook(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    url: str
+    description: str
+    created_at: datetime
+    created_by: str
+
+
+class WebhookCreated(msgspec.Struct, frozen=True, kw_only=True):
+    webhook: Webhook
+    #: The signing secret (``whsec_`` + base64), shown this once only.
+    secret: str
+
+
+class ListWebhooks(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+class WebhookList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Webhook]
+
+
+class DeleteWebhook(msgspec.Struct, frozen=True, kw_only=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+
+
+class Removed(msgspec.Struct, frozen=True, kw_only=True):
+    removed: bool
+
+
+class WebhookMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """The body POSTed to a town's webhook: the message for one resident, who the bridge maps."""
+
+    type: Literal["message"] = "message"
+    delivery_id: str
+    tenant: str
+    recipient: str
+    kind: str
+    title_ja: str
+    body_ja: str
+    title_en: str
+    body_en: str
+
+
+# Dead letters: what failed every attempt, on aizu.dlq.<tenant>.notifications.<source>.
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    tenant: str
+    #: ``delivery``: a delivery that failed every attempt; ``event``: an event the service could not handle.
+    source: Literal["delivery", "event"]
+    reason: str
+    attempts: int
+    occurred_at: datetime
+    delivery_id: str | None = None
+    channel: str | None = None
+    message_id: str | None = None
+    #: The event's subject and JSON text (``event`` only).
+    event_subject: str | None = None
+    event: str | None = None
+
+
+class ListDeadLetters(msgspec.Struct, frozen=True, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+
+
+class DeadLetterList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[DeadLetter]

@@ -16,7 +16,7 @@ PORTAL = "portal"
 INSIGHTS = "insights"
 
 #: Services whose readiness the gateway checks.
-SERVICES: tuple[str, ...] = (PROCEDURES, NOTIFICATIONS, PORTAL)
+SERVICES: tuple[str, ...] = (PROCEDURES, NOTIFICATIONS, PORTAL, INSIGHTS)
 
 
 def request(tenant: str, service: str, verb: str) -> str:
@@ -36,10 +36,18 @@ def audit(tenant: str, kind: str) -> str:
     return f"{PREFIX}.{AUDIT}.{tenant}.{kind}"
 
 
+DEAD_LETTERS = "dlq"
+
+
+def dead_letter(tenant: str, service: str, source: str) -> str:
+    """What a service gave up on (a delivery, an event), kept for the town's admins to see."""
+    return f"{PREFIX}.{DEAD_LETTERS}.{tenant}.{service}.{source}"
+
+
 def tenant_of(subject: str) -> str:
     """The tenant token of a request subject; raises ValueError for any other shape."""
     parts = subject.split(".")
-    if len(parts) != 4 or parts[0] != PREFIX or parts[1] in (EVENTS, AUDIT):
+    if len(parts) != 4 or parts[0] != PREFIX or parts[1] in (EVENTS, AUDIT, DEAD_LETTERS):
         raise ValueError(f"not a request subject: {subject!r}")
     return parts[1]
 

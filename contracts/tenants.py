@@ -54,6 +54,19 @@ class ProcedureOffer(msgspec.Struct, frozen=True, kw_only=True):
     extra_fields: list[FieldDef] = []
 
 
+ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class QuietHours(msgspec.Struct, frozen=True, kw_only=True):
+    """When a town sends no email or push but emergencies (Asia/Tokyo, ``HH:MM``; may span midnight).
+
+    The inbox always receives at once; start == end means no quiet hours.
+    """
+
+    start: ClockTime = "21:00"
+    end: ClockTime = "07:00"
+
+
 class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     slug: Slug
     name_ja: str
@@ -64,7 +77,11 @@ class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     contact: Contact
     branding: Branding
     districts: list[str] = []
+    #: Where the town hall is (WGS 84 lat, long): where the report map opens.
+    centre: Annotated[list[float], msgspec.Meta(min_length=2, max_length=2)] | None = None
     procedures: list[ProcedureOffer] = []
+    #: Outbound email and push wait for the end of these hours, except emergency alerts.
+    quiet_hours: QuietHours = QuietHours()
 
 
 class Council(msgspec.Struct, frozen=True, kw_only=True):

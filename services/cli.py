@@ -43,7 +43,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed_residents(args: argparse.Namespace) -> int:
+    """Stands in for the towns' import of their resident registers (development, benchmarks)."""
+    from services.notifications.residents import seed
+    from services.runtime.database import create_engine, session_factory
+    from services.runtime.settings import database_url
+
+    region = _region(args.dir)
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(database_url("notifications", migration=True))
+        try:
+            async with session_factory(engine)() as session:
+                return await seed(session, region, args.total, args.email_share)
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(run())
+    print(f"seeded {sum(counts.values())} residents in {len(counts)} towns")
+    return 0
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
+    if getattr(args, "what", "catalog") == "residents":
+        return cmd_seed_residents(args)
     from services.procedures.seed import seed_catalog
     from services.runtime.database import create_engine, session_factory
     from services.runtime.settings import database_url
@@ -167,10 +190,15 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("services", nargs="*", help="services to migrate (default: all)")
     migrate.set_defaults(func=cmd_migrate)
 
-    sub.add_parser("seed", help="write each town's catalog from tenants/").set_defaults(func=cmd_seed)
+    seed = sub.add_parser("seed", help="write each town's catalog from tenants/ (or: seed residents)")
+    seed.add_argument("what", nargs="?", choices=["catalog", "residents"], default="catalog",
+                      help="residents: synthetic residents directory, standing in for the towns' import")
+    seed.add_argument("--total", type=int, default=240_000, help="residents over all towns, by population")
+    seed.add_argument("--email-share", type=float, default=0.05, help="share of residents reached by email")
+    seed.set_defaults(func=cmd_seed)
 
     serve = sub.add_parser("serve", help="run one component, configured by environment variables")
-    serve.add_argument("component", choices=["gateway", "procedures", "notifications", "portal", "smtp-sink"])
+    serve.add_argument("component", choices=["gateway", "procedures", "notifications", "portal", "insights", "smtp-sink"])
     serve.set_defaults(func=cmd_serve)
 
     audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(dest="action", required=True)

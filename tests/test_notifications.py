@@ -40,7 +40,7 @@ from tests.conftest import (
 )
 
 APPS = "/api/v1/applications"
-RLS_TABLES = ("inbox_messages", "preferences", "templates", "deliveries", "processed_events")
+RLS_TABLES = ("inbox_messages", "preferences", "templates", "deliveries", "processed_events", "push_subscriptions", "webhooks", "outbox")
 T = TypeVar("T")
 
 

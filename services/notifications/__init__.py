@@ -1,15 +1,26 @@
 """The notifications service: the residents' inbox, their channel preferences, towns' templates, email.
 
 Parts: ``consumer`` (the durable JetStream consumer ``notifications-applications`` of the
-procedures' application events), ``inbox``, ``preferences``, ``town_templates`` and ``deliveries``
-(the bus endpoints), ``templates`` (placeholders, regional defaults, rendering), ``mailer`` (the
-SMTP sender) and ``smtp_sink`` (the development sink, ``aizu serve smtp-sink``).
+procedures' application events), ``inbox``, ``preferences``, ``town_templates``, ``deliveries``,
+``push``, ``webhooks``, ``dead_letters``, ``news`` (the bus endpoints), ``templates`` (placeholders,
+regional defaults, rendering), ``sender`` (drains deliveries fairly across towns under per-town
+rate limits, ``ratelimit``) over the channels ``mailer`` (SMTP), ``webpush`` and ``webhooks``,
+with ``routing`` (fallback to the resident's next channel) and ``outgoing``; ``broadcasts``,
+``fanout`` and ``fanout_worker`` (announcements and emergency alerts, approved by a second person,
+written to every targeted resident exactly once), ``notice_rules`` (push-type notices),
+``residents`` (the residents a town imported), ``quiet_hours``; ``smtp_sink`` (the development
+sink, ``aizu serve smtp-sink``).
 
 Settings (environment): ``AIZU_NOTIFICATIONS_DATABASE_URL`` (default ``var/notifications.db``),
 ``AIZU_SMTP_HOST`` / ``AIZU_SMTP_PORT`` (the relay; default 127.0.0.1:2525, where ``aizu dev``
 runs the sink), ``AIZU_SMTP_USER`` / ``AIZU_SMTP_PASSWORD``, ``AIZU_SMTP_STARTTLS`` (unset: when
 offered; ``1``: required; ``0``: never), ``AIZU_SMTP_FROM`` (default ``noreply@{tenant}.<base
 domain>``), ``AIZU_SMTP_TIMEOUT`` (seconds), ``AIZU_SMTP_RETRY_SECONDS`` (delays between attempts
-after a temporary failure, comma-separated; default ``60,300,1800,7200``), and for the sink
-``AIZU_MAIL_DIR`` (default ``var/mail``).
+after a temporary failure, comma-separated; default ``60,300,1800,7200``),
+``AIZU_SMTP_CONNECTIONS`` (kept open to the relay, default 8), and for the sink ``AIZU_MAIL_DIR``
+(default ``var/mail``). Web push: ``AIZU_VAPID_DIR`` (the deployment's key pair, default
+``var/vapid``), ``AIZU_VAPID_CONTACT``, ``AIZU_PUSH_HOSTS`` (push services allowed, host suffixes),
+``AIZU_PUSH_ALLOW_HTTP`` (tests only), ``AIZU_PUSH_TIMEOUT``. Webhooks: ``AIZU_WEBHOOK_ALLOW_HTTP``
+(tests only). Rate limits per town and channel: ``AIZU_RATE_EMAIL`` / ``AIZU_RATE_PUSH`` /
+``AIZU_RATE_WEBHOOK`` as ``rate,burst`` per second.
 """

@@ -9,7 +9,9 @@ a crash in between redelivers the event, which is then found recorded.
 
 An event that fails (the database away) is nak'ed with a growing delay and tried again up to
 ``MAX_DELIVER`` times; JetStream itself redelivers, on the same schedule, one whose ack never came.
-What has failed every attempt stays in the stream (a dead-letter stream is phase 2 of issue 5).
+An event that failed its last attempt is published as a dead letter
+(``aizu.dlq.<town>.notifications.event``, stream AIZU_DEAD_LETTERS, for the town's admins) and
+terminated, instead of sitting in the stream unseen.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import subjects
 from contracts.applications import ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted
+from contracts.notifications import DeadLetter
 from contracts.tenants import Region
-from services.notifications import preferences, templates
-from services.notifications.models import DeliveryRow, InboxRow, ProcessedEvent
+from services.notifications import routing, templates
+from services.notifications.models import InboxRow, ProcessedEvent
 from services.notifications.town_templates import texts_for
 from services.runtime import rls, streams
-from services.runtime.background import Background
+from services.runtime.durable import DurableConsumer
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +50,20 @@ MAX_DELIVER = len(BACKOFF) + 1
 _DECODER = msgspec.json.Decoder(ApplicationEvent)
 
 
-def consumer_config() -> ConsumerConfig:
+def consumer_config(durable: str = DURABLE, backoff: tuple[float, ...] = BACKOFF) -> ConsumerConfig:
     return ConsumerConfig(
-        durable_name=DURABLE,
+        durable_name=durable,
         description="applicants hear of their applications (notifications service)",
         filter_subject=FILTER,
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
-        max_deliver=MAX_DELIVER,
-        backoff=list(BACKOFF),
+        max_deliver=len(backoff) + 1,
+        backoff=list(backoff),
         max_ack_pending=2000,
     )
 
 
-class ApplicationEvents(Background):
-    name = "notifications-applications"
+class ApplicationEvents(DurableConsumer):
 
     def __init__(
         self,
@@ -70,47 +72,28 @@ class ApplicationEvents(Background):
         on_delivery: Callable[[str], None] = lambda tenant: None,
         batch: int = 100,
         concurrency: int = 16,
+        durable: str = DURABLE,
+        backoff: tuple[float, ...] = BACKOFF,
     ) -> None:
         """``on_delivery(tenant)``: a delivery of that town was committed (wakes the sender)."""
-        super().__init__()
+        super().__init__(durable, FILTER)
         self._sessions = sessions
         self._region = region
         self._towns = {t.slug: t for t in region.towns}
         self._on_delivery = on_delivery
         self._batch = batch
+        self._backoff = backoff
+        self.dead_letters = 0
         self._slots = asyncio.Semaphore(concurrency)
-        self._js: JetStreamContext | None = None
-        self._sub: JetStreamContext.PullSubscription | None = None
         self.handled = 0
         self.duplicates = 0
 
+    def config(self) -> ConsumerConfig:
+        return consumer_config(self.durable, self._backoff)
+
     async def subscribe(self, js: JetStreamContext) -> None:
-        """Bind to the durable consumer, then start consuming."""
-        await streams.ensure(js, streams.EVENTS)
-        self._js = js
-        # Creates the durable consumer on first start; later starts (and other copies) bind to it.
-        self._sub = await js.pull_subscribe(FILTER, durable=DURABLE, stream=streams.EVENTS.name, config=consumer_config())
-        self.start()
-
-    async def stop(self) -> None:
-        await super().stop()
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be gone already
-                pass
-
-    async def caught_up(self, timeout: float = 10.0) -> None:
-        """Wait until every event in the stream has been handled and acked (tests, benchmarks)."""
-        assert self._js is not None, "not started"
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            info = await self._js.consumer_info(streams.EVENTS.name, DURABLE)
-            if info.num_pending == 0 and info.num_ack_pending == 0:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"{DURABLE}: {info.num_pending} pending, {info.num_ack_pending} unacked")
-            await asyncio.sleep(0.05)
+        await streams.ensure(js, streams.DEAD_LETTERS)
+        await super().subscribe(js)
 
     async def _run(self) -> None:
         assert self._sub is not None
@@ -133,14 +116,40 @@ class ApplicationEvents(Background):
                 await self.handle(m)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 attempt = m.metadata.num_delivered if m.metadata else 1
-                delay = BACKOFF[min(attempt, len(BACKOFF)) - 1]
-                log.exception("event %s failed (attempt %d of %d); again in %gs", m.subject, attempt, MAX_DELIVER, delay)
+                last = len(self._backoff) + 1
+                if attempt >= last:
+                    log.exception("event %s failed its last attempt (%d): a dead letter", m.subject, attempt)
+                    await self._dead_letter(m, attempt, f"{type(exc).__name__}: {exc}"[:500])
+                    return
+                delay = self._backoff[min(attempt, len(self._backoff)) - 1]
+                log.exception("event %s failed (attempt %d of %d); again in %gs", m.subject, attempt, last, delay)
                 try:
                     await m.nak(delay=delay)
                 except Exception:  # noqa: BLE001 - JetStream redelivers after the ack wait anyway
                     pass
+
+    async def _dead_letter(self, m: Msg, attempts: int, reason: str) -> None:
+        """Publish the event as a dead letter, then terminate it (left as is if NATS is away: redelivered)."""
+        assert self._js is not None
+        parts = m.subject.split(".")
+        tenant = parts[2] if len(parts) == 5 else "unknown"
+        seq = m.metadata.sequence.stream if m.metadata else 0
+        letter_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dead-event/{self.durable}/{seq}"))
+        letter = DeadLetter(
+            id=letter_id, tenant=tenant, source="event", reason=reason, attempts=attempts,
+            occurred_at=datetime.now(UTC), event_subject=m.subject, event=m.data.decode("utf-8", "replace"),
+        )
+        try:
+            await self._js.publish(
+                subjects.dead_letter(tenant, subjects.NOTIFICATIONS, "event"), msgspec.json.encode(letter),
+                headers={"Nats-Msg-Id": letter_id},
+            )
+            await m.term()
+            self.dead_letters += 1
+        except Exception:  # noqa: BLE001
+            log.exception("dead letter of %s not published; the event stays", m.subject)
 
     async def handle(self, m: Msg) -> None:
         """One delivered event: record it with its message in one transaction, then ack."""
@@ -196,16 +205,8 @@ class ApplicationEvents(Background):
             title_en=texts.title_en, body_en=texts.body_en, created_at=now, read_at=None,
         )
         session.add(message)
-        prefs = await preferences.of(session, tenant, recipient)
-        # The first outbound channel; the ones after it are its fallbacks (phase 2 of issue 5).
-        outbound = [c for c in prefs.channels if c != "inbox"]
-        if outbound and outbound[0] == "email" and prefs.email:
-            session.add(DeliveryRow(
-                id=str(uuid.uuid4()), tenant=tenant, message_id=message.id, channel="email", address=prefs.email,
-                status="created", attempts=0, last_error=None, next_attempt_at=now, created_at=now, updated_at=now,
-            ))
-            return True
-        return False
+        # The first outbound channel that can reach the resident; the ones after it are its fallbacks.
+        return bool(await routing.plan(session, tenant, recipient, message.id, now))
 
     def _values(
         self, tenant: str, event: ApplicationSubmitted | ApplicationStatusChanged

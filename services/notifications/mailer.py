@@ -1,20 +1,16 @@
-"""Email: the sender that drains queued deliveries to the town's SMTP relay.
+"""Email: the channel that sends claimed deliveries through the town's SMTP relay.
 
-Each pass claims due deliveries town by town (row-level security: one town per step, as the
-outbox relay does), marks them ``sending`` and commits, sends them over one SMTP connection, then
-records each outcome town by town:
+The sender (``sender.py``) claims due deliveries and hands this channel its share; it sends them
+over a few SMTP connections at once, each reused for many messages, and says per message:
 
 * accepted by the relay: ``delivered``;
-* a 4xx reply, a lost connection, a time-out: ``temporary-failure``, tried again after the next
-  delay of ``retry_backoff``; after the last one, ``permanent-failure``;
+* a 4xx reply, a lost connection, a time-out: ``temporary-failure`` (the sender retries later);
 * a 5xx reply (no such mailbox, refused content): ``permanent-failure`` at once;
-* the relay unreachable: the whole rest of the batch ``temporary-failure`` (no message waits out
+* the relay unreachable: the whole rest of the part ``temporary-failure`` (no message waits out
   its own time-out against a relay that is down).
 
-Stopping lets the pass in progress finish (bounded by the SMTP time-out). A sender that dies
-between claiming and recording leaves rows ``sending``; after ``lease_seconds`` another pass
-claims them again. The relay may then get the message twice (at least once, with the
-same Message-ID, which mail systems use to spot the copy); it never gets none.
+A message whose outcome was lost (the sender died) is claimed again after the lease: the relay
+may get it twice, with the same Message-ID, which mail systems use to spot the copy.
 """
 
 from __future__ import annotations
@@ -22,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -33,19 +27,15 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import msgspec
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts.tenants import Region
-from services.notifications.models import DeliveryRow, InboxRow
-from services.runtime import rls
+from services.notifications.outgoing import Outcome, Outgoing
 
 log = logging.getLogger(__name__)
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 #: Seconds before each further attempt after a temporary failure; one more attempt than delays.
 RETRY_BACKOFF: tuple[float, ...] = (60, 300, 1800, 7200)
-DUE = ("created", "temporary-failure")
 
 
 class SmtpSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,28 +67,6 @@ class SmtpSettings(msgspec.Struct, frozen=True, kw_only=True):
             timeout=float(os.environ.get("AIZU_SMTP_TIMEOUT", "10")),
             retry_backoff=tuple(float(s) for s in backoff.split(",")) if backoff else RETRY_BACKOFF,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    delivery_id: str
-    tenant: str
-    address: str
-    attempts: int
-    title_ja: str
-    body_ja: str
-    title_en: str
-    body_en: str
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    delivery_id: str
-    tenant: str
-    attempts: int
-    #: ``delivered``, ``temporary-failure`` or ``permanent-failure``.
-    status: str
-    error: str | None = None
 
 
 def compose(item: Outgoing, town_name: str, settings: SmtpSettings) -> EmailMessage:
@@ -133,120 +101,30 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return "temporary-failure", reason
 
 
-class Mailer:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        region: Region,
-        settings: SmtpSettings,
-        batch: int = 100,
-        poll_seconds: float = 1.0,
-        lease_seconds: float | None = None,
-    ) -> None:
-        """``lease_seconds``: how long a claimed delivery stays ``sending`` before another pass may
-        claim it again; by default longer than a batch can take with every message timing out."""
-        self._sessions = sessions
+class EmailChannel:
+    """Sends a batch of email over ``connections`` SMTP connections at once, each reused for its
+    share and kept open for the next batch (``AIZU_SMTP_CONNECTIONS``, default 8)."""
+
+    name = "email"
+
+    def __init__(self, region: Region, settings: SmtpSettings, connections: int | None = None) -> None:
         self._names = {t.slug: t.name_ja for t in region.towns}
-        self._towns: tuple[str, ...] = tuple(self._names)
         self.settings = settings
-        self._batch = batch
-        self._poll = poll_seconds
-        self._lease = timedelta(seconds=lease_seconds or max(300.0, batch * settings.timeout * 1.5))
-        self._wake = asyncio.Event()
-        self._dirty: set[str] = set()
-        self._everyone = True
-        self._task: asyncio.Task[None] | None = None
-        self._timers: set[asyncio.TimerHandle] = set()
-        self._stopping = False
-        self.sent = 0
+        self._connections = max(1, connections or int(os.environ.get("AIZU_SMTP_CONNECTIONS", "8")))
+        self._idle: list[aiosmtplib.SMTP] = []
 
-    def notify(self, tenant: str | None = None) -> None:
-        """Deliveries were queued (for ``tenant``): send soon rather than at the next poll."""
-        if tenant is None or tenant not in self._names:
-            self._everyone = True
-        else:
-            self._dirty.add(tenant)
-        self._wake.set()
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for smtp in idle:
+            await _close(smtp)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifications-mailer")
-
-    async def stop(self) -> None:
-        """Finish the pass in progress (claimed mail is sent and recorded), then stop."""
-        for timer in self._timers:
-            timer.cancel()
-        if self._task is None:
-            return
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self.settings.timeout + 5)
-        except TimeoutError:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            except TimeoutError:
-                self._everyone = True
-            self._wake.clear()
-            towns = None if self._everyone else sorted(self._dirty)
-            self._everyone, self._dirty = False, set()
-            try:
-                while not self._stopping and await self.drain_once(towns):
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is away: rows stay queued, the next poll retries
-                log.warning("mail sender failed (%s: %s); retrying", type(exc).__name__, exc)
-                log.debug("mail sender failure", exc_info=True)
-                self._everyone = True
-                await asyncio.sleep(self._poll)
-
-    async def drain_once(self, towns: Sequence[str] | None = None) -> int:
-        """Claim, send and record one batch (of ``towns``, default all); returns how many were tried."""
-        claimed = await self._claim(self._towns if towns is None else towns)
-        if not claimed:
-            return 0
-        outcomes = await self._send(claimed)
-        await self._record(outcomes)
-        return len(claimed)
-
-    async def _claim(self, towns: Iterable[str]) -> list[Outgoing]:
-        now = datetime.now(UTC)
-        claimed: list[Outgoing] = []
-        async with self._sessions() as session, session.begin():
-            postgres = session.bind.dialect.name == "postgresql"
-            for town in towns:
-                if len(claimed) >= self._batch:
-                    break
-                await rls.use_tenant(session, town)
-                due = or_(
-                    and_(DeliveryRow.status.in_(DUE), DeliveryRow.next_attempt_at <= now),
-                    and_(DeliveryRow.status == "sending", DeliveryRow.updated_at < now - self._lease),
-                )
-                query = (
-                    select(DeliveryRow, InboxRow)
-                    .join(InboxRow, and_(InboxRow.tenant == DeliveryRow.tenant, InboxRow.id == DeliveryRow.message_id))
-                    .where(DeliveryRow.tenant == town, due)
-                    .order_by(DeliveryRow.next_attempt_at)
-                    .limit(self._batch - len(claimed))
-                )
-                if postgres:
-                    query = query.with_for_update(skip_locked=True, of=DeliveryRow)  # copies share the work
-                for delivery, message in (await session.execute(query)).all():
-                    delivery.status, delivery.attempts, delivery.updated_at = "sending", delivery.attempts + 1, now
-                    claimed.append(Outgoing(
-                        delivery_id=delivery.id, tenant=town, address=delivery.address, attempts=delivery.attempts,
-                        title_ja=message.title_ja, body_ja=message.body_ja,
-                        title_en=message.title_en, body_en=message.body_en,
-                    ))
-        return claimed
+    async def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
+        if not batch:
+            return []
+        size = -(-len(batch) // self._connections)
+        parts = [batch[i:i + size] for i in range(0, len(batch), size)]
+        results = await asyncio.gather(*(self._send(list(part)) for part in parts))
+        return [o for part in results for o in part]
 
     async def _send(self, batch: list[Outgoing]) -> list[Outcome]:
         """Send ``batch`` over one connection, opened again whenever the relay closed it.
@@ -255,13 +133,13 @@ class Mailer:
         instead of each message waiting out its own time-out.
         """
         outcomes: list[Outcome] = []
-        smtp: aiosmtplib.SMTP | None = None
+        smtp: aiosmtplib.SMTP | None = self._idle.pop() if self._idle else None
         try:
             for position, item in enumerate(batch):
                 try:
                     message = compose(item, self._names.get(item.tenant, item.tenant), self.settings)
                 except (ValueError, TypeError) as exc:  # e.g. a line break in a header: it never will send
-                    outcomes.append(self._failed(item, "permanent-failure", f"cannot compose: {exc}"[:500]))
+                    outcomes.append(item.outcome("permanent-failure", f"cannot compose: {exc}"[:500]))
                     continue
                 for reused in (True, False):
                     if smtp is not None and not smtp.is_connected:
@@ -272,7 +150,7 @@ class Mailer:
                             smtp = await self._connect()
                         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                             reason = f"relay unreachable: {classify(exc)[1]}"[:500]
-                            outcomes.extend(self._failed(rest, "temporary-failure", reason) for rest in batch[position:])
+                            outcomes.extend(rest.outcome("temporary-failure", reason) for rest in batch[position:])
                             return outcomes
                     try:
                         await smtp.send_message(message)
@@ -280,17 +158,21 @@ class Mailer:
                         smtp = None
                         if reused:
                             continue  # the relay dropped an idle connection: once more on a new one
-                        outcomes.append(self._failed(item, "temporary-failure", "SMTPServerDisconnected: relay closed the connection"))
+                        outcomes.append(item.outcome("temporary-failure", "SMTPServerDisconnected: relay closed the connection"))
                     except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
                         status, reason = classify(exc)
                         if not isinstance(exc, (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused)):
                             smtp = await _close(smtp)  # the connection is in doubt: a fresh one for the next
-                        outcomes.append(self._failed(item, status, reason))
+                        outcomes.append(item.outcome(status, reason))
                     else:
-                        outcomes.append(Outcome(item.delivery_id, item.tenant, item.attempts, "delivered"))
+                        outcomes.append(item.outcome("delivered"))
                     break
+        except BaseException:
+            smtp = await _close(smtp)
+            raise
         finally:
-            await _close(smtp)
+            if smtp is not None and smtp.is_connected:
+                self._idle.append(smtp)  # for the next batch: no new connection and greeting per batch
         return outcomes
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -301,49 +183,6 @@ class Mailer:
         )
         await smtp.connect()
         return smtp
-
-    def _failed(self, item: Outgoing, status: str, reason: str) -> Outcome:
-        if status == "temporary-failure" and item.attempts > len(self.settings.retry_backoff):
-            status, reason = "permanent-failure", f"{reason} (gave up after {item.attempts} attempts)"
-        log.info("delivery %s of %s: %s (%s)", item.delivery_id, item.tenant, status, reason)
-        return Outcome(item.delivery_id, item.tenant, item.attempts, status, reason)
-
-    async def _record(self, outcomes: list[Outcome]) -> None:
-        now = datetime.now(UTC)
-        by_town: dict[str, list[Outcome]] = defaultdict(list)
-        for outcome in outcomes:
-            by_town[outcome.tenant].append(outcome)
-        async with self._sessions() as session, session.begin():
-            for town, group in by_town.items():
-                await rls.use_tenant(session, town)
-                for o in group:
-                    values: dict[str, object] = {"status": o.status, "updated_at": now}
-                    if o.status == "temporary-failure":
-                        delay = self.settings.retry_backoff[o.attempts - 1]
-                        values["next_attempt_at"] = now + timedelta(seconds=delay)
-                        self._wake_later(delay, town)
-                    else:
-                        values["next_attempt_at"] = None
-                    if o.error is not None:
-                        values["last_error"] = o.error
-                    await session.execute(
-                        update(DeliveryRow)
-                        .where(DeliveryRow.tenant == town, DeliveryRow.id == o.delivery_id, DeliveryRow.status == "sending")
-                        .values(**values)
-                        .execution_options(synchronize_session=False)
-                    )
-        self.sent += sum(o.status == "delivered" for o in outcomes)
-
-    def _wake_later(self, delay: float, town: str) -> None:
-        loop = asyncio.get_running_loop()
-        timer: asyncio.TimerHandle | None = None
-
-        def wake() -> None:
-            self._timers.discard(timer)  # type: ignore[arg-type]
-            self.notify(town)
-
-        timer = loop.call_later(delay + 0.01, wake)
-        self._timers.add(timer)
 
 
 async def _close(smtp: aiosmtplib.SMTP | None) -> None:

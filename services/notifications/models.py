@@ -8,6 +8,7 @@ from sqlalchemy import DateTime, Index, Integer, MetaData, String, Text, UniqueC
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.runtime.database import NAMING_CONVENTION
+from services.runtime.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):
@@ -74,6 +75,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         Index("ix_deliveries_due", "tenant", "status", "next_attempt_at"),
         Index("ix_deliveries_message", "tenant", "message_id"),
+        Index("ix_deliveries_channel_due", "tenant", "channel", "status", "next_attempt_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -98,6 +100,42 @@ class ProcessedEvent(Base):
     tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PushSubscriptionRow(Base):
+    """A resident's browser that accepts web push (RFC 8030), with its message encryption keys (RFC 8291)."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (UniqueConstraint("tenant", "subject", "endpoint", name="uq_push_subscriptions_endpoint"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(String(1000))
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookRow(Base):
+    """A town's integration (e.g. its LINE bridge) that receives its residents' messages, signed."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str] = mapped_column(String(200))
+    #: ``whsec_`` + base64 of the key; shown once when created.
+    secret: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(OutboxMixin, Base):
+    """Delivery outcomes and dead letters, committed with the delivery's last state (see runtime/outbox)."""
+
+
 
 
 def utc(value: datetime) -> datetime:

@@ -1,0 +1,223 @@
+"""Messages of broadcasts (town announcements, emergency alerts) and push-type notices (プッシュ型).
+
+A broadcast is written by a town's tenant admin at the town's host, or by a council member at the
+council's host (region-wide, all 13 towns). An emergency alert, and anything region-wide, goes out
+only once a *second* person of the same town (or of the council) approved it; a town's
+announcement goes at once. Released broadcasts are fanned out town by town into residents'
+inboxes and queued on their outbound channel.
+
+A notice rule (プッシュ型のお知らせ) picks residents of a town by attributes the town imported
+(age, the youngest child's age, district) who consented to such notices; running it notifies
+each matching resident once, however often it is run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from contracts.notifications import Body, Title
+
+# Verbs of the notifications service (aizu.<tenant>.notifications.<verb>).
+BROADCAST = "broadcast"
+APPROVE_BROADCAST = "approve_broadcast"
+BROADCASTS = "broadcasts"
+NOTICE_RULES = "notice_rules"
+PUT_NOTICE_RULE = "put_notice_rule"
+PREVIEW_NOTICE_RULE = "preview_notice_rule"
+RUN_NOTICE_RULE = "run_notice_rule"
+
+BroadcastKind = Literal["announcement", "emergency"]
+#: ``town``: every resident of the town; ``districts``: those of the listed districts;
+#: ``region``: every resident of every town (council only).
+Target = Literal["town", "districts", "region"]
+BroadcastStatus = Literal["pending-approval", "sending", "sent"]
+District = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+
+
+class NewBroadcast(msgspec.Struct, frozen=True, kw_only=True):
+    kind: BroadcastKind
+    title_ja: Title
+    body_ja: Body
+    title_en: Title
+    body_en: Body
+    target: Target = "town"
+    #: With ``target="districts"``: the town's districts (names as in tenants/<town>.toml).
+    districts: Annotated[list[District], msgspec.Meta(max_length=50)] = []
+
+
+class ApproveBroadcast(msgspec.Struct, frozen=True, kw_only=True):
+    id: Id
+
+
+class ListBroadcasts(msgspec.Struct, frozen=True, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+
+
+class Reach(msgspec.Struct, frozen=True, kw_only=True):
+    """How far a released broadcast got, summed over its towns."""
+
+    towns: int
+    #: Towns whose fan-out has finished.
+    towns_done: int
+    #: Residents targeted (counted when each town's fan-out began).
+    residents: int
+    #: Inbox messages written so far.
+    inbox: int
+    #: Outbound deliveries (email, push) queued so far.
+    deliveries: int
+
+
+class Broadcast(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    kind: BroadcastKind
+    title_ja: str
+    body_ja: str
+    title_en: str
+    body_en: str
+    target: Target
+    districts: list[str]
+    status: BroadcastStatus
+    #: Whether it waits (waited) for a second person's approval.
+    needs_approval: bool
+    author: str
+    approver: str | None
+    created_at: datetime
+    released_at: datetime | None
+    reach: Reach
+
+
+class BroadcastList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[Broadcast]
+
+
+class BroadcastReleased(msgspec.Struct, frozen=True, kw_only=True, tag="broadcast.released"):
+    """The work item of one town's fan-out, published to ``aizu.evt.<town>.broadcast.released``.
+
+    Self-contained (texts included), so a town's fan-out never reads the council's rows.
+    """
+
+    event_id: str
+    broadcast_id: str
+    #: Where the broadcast was written: the town itself, or ``council``.
+    origin: str
+    tenant: str
+    kind: BroadcastKind
+    districts: list[str]
+    title_ja: str
+    body_ja: str
+    title_en: str
+    body_en: str
+    released_at: datetime
+
+
+# --- push-type notices ---------------------------------------------------------------------------
+
+
+class Criteria(msgspec.Struct, frozen=True, kw_only=True):
+    """All given conditions must hold (ages in whole years, today in Asia/Tokyo)."""
+
+    age_at_least: Annotated[int, msgspec.Meta(ge=0, le=130)] | None = None
+    age_below: Annotated[int, msgspec.Meta(ge=1, le=130)] | None = None
+    #: The household has a child younger than this many years (e.g. 3 for 児童手当 reminders).
+    youngest_child_below: Annotated[int, msgspec.Meta(ge=1, le=30)] | None = None
+    districts: Annotated[list[District], msgspec.Meta(max_length=50)] = []
+
+
+class PutNoticeRule(msgspec.Struct, frozen=True, kw_only=True):
+    """A new rule (``id`` None) or a change to one. The message is sent as written."""
+
+    id: Id | None = None
+    name_ja: Title
+    name_en: Title
+    criteria: Criteria
+    title_ja: Title
+    body_ja: Body
+    title_en: Title
+    body_en: Body
+
+
+class NoticeRun(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    run_by: str
+    run_at: datetime
+    #: Consented residents matching at the time of the run.
+    matched: int
+    #: Of those, the ones notified by this run (the others had been notified before).
+    notified: int
+
+
+class NoticeRule(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name_ja: str
+    name_en: str
+    criteria: Criteria
+    title_ja: str
+    body_ja: str
+    title_en: str
+    body_en: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    #: Residents notified by this rule so far (each at most once).
+    notified: int
+    runs: list[NoticeRun]
+
+
+class NoticeRuleList(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[NoticeRule]
+
+
+class ListNoticeRules(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+class NoticeRuleRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: Id
+
+
+class NoticePreview(msgspec.Struct, frozen=True, kw_only=True):
+    rule_id: str
+    #: Consented residents who match now.
+    matched: int
+    #: Of those, the ones a run would notify now (not notified before).
+    would_notify: int
+    #: Residents who match but did not consent to push-type notices (never notified).
+    without_consent: int
+
+
+# --- the town's news, as the portal's home page shows it (anyone may read it) ---------------------
+
+NEWS = "news"
+
+
+class ListNews(msgspec.Struct, frozen=True, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 10
+
+
+class NewsItem(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    kind: BroadcastKind
+    #: ``council`` for a region-wide broadcast, else the town.
+    origin: str
+    title_ja: str
+    body_ja: str
+    title_en: str
+    body_en: str
+    #: Empty: the whole town (or region).
+    districts: list[str]
+    sent_at: datetime
+
+
+class News(msgspec.Struct, frozen=True, kw_only=True):
+    #: Emergency alerts released in the last ``ALERT_HOURS`` hours, newest first: the home page's banner.
+    alerts: list[NewsItem]
+    #: Everything released in the last ``NEWS_DAYS`` days, newest first.
+    items: list[NewsItem]
+
+
+ALERT_HOURS = 48
+NEWS_DAYS = 60

@@ -1,0 +1,203 @@
+"""The durable consumer that fans released broadcasts out, one town's work item at a time.
+
+Each work item (``aizu.evt.<town>.broadcast.released``, committed with the release through the
+outbox) is worked through in chunks (:mod:`services.notifications.fanout`), each committing its
+cursor in ``broadcast_fanouts``. The item is acked once the town is done; while it works, each
+committed chunk tells JetStream it is still in progress. If the service dies, JetStream delivers
+the item again after ``ACK_WAIT`` (to this copy once restarted, or to another), and the fan-out
+resumes at the committed cursor: nobody gets the message twice, nobody is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import msgspec
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import ColumnElement
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts import subjects
+from contracts.broadcasts import BroadcastReleased
+from contracts.tenants import Region
+from services.notifications import fanout
+from services.notifications.broadcast_tables import FanoutRow
+from services.notifications.quiet_hours import release_at
+from services.runtime import rls
+from services.runtime.durable import DurableConsumer
+
+log = logging.getLogger(__name__)
+
+DURABLE = "notifications-broadcasts"
+FILTER = f"{subjects.PREFIX}.{subjects.EVENTS}.*.broadcast.released"
+#: Seconds JetStream waits for an ack (or an in-progress word) before delivering the item again.
+ACK_WAIT = 10.0
+
+_DECODER = msgspec.json.Decoder(BroadcastReleased)
+
+
+def key_of(broadcast_id: str) -> str:
+    return "b" + broadcast_id.replace("-", "")[:20]
+
+
+def consumer_config() -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=DURABLE,
+        description="fan-out of released broadcasts, town by town (notifications service)",
+        filter_subject=FILTER,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ACK_WAIT,
+        max_ack_pending=64,
+    )
+
+
+class FanoutWorker(DurableConsumer):
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        region: Region,
+        on_delivery: Callable[[str], None] = lambda tenant: None,
+        chunk: int = fanout.CHUNK,
+        concurrency: int = 4,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(DURABLE, FILTER)
+        self._sessions = sessions
+        self._towns = {t.slug: t for t in region.towns}
+        self._on_delivery = on_delivery
+        self._chunk = chunk
+        self._concurrency = concurrency
+        self._clock = clock
+        self.chunks = 0
+
+    def config(self) -> ConsumerConfig:
+        return consumer_config()
+
+    async def caught_up(self, timeout: float = 30.0) -> None:
+        """Wait until every work item in the stream is done and acked (tests, benchmarks)."""
+        await super().caught_up(timeout)
+
+    async def _run(self) -> None:
+        # Up to ``concurrency`` towns at once, each taken as soon as a slot frees: a region-wide
+        # alert's small villages do not wait behind Aizuwakamatsu's 120,000 residents.
+        assert self._sub is not None
+        slots = asyncio.Semaphore(self._concurrency)
+        working: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await slots.acquire()
+                try:
+                    msgs = await self._sub.fetch(1, timeout=1.0)
+                except TimeoutError:
+                    slots.release()
+                    continue
+                except asyncio.CancelledError:
+                    slots.release()
+                    raise
+                except Exception as exc:  # NATS away: the consumer keeps our place
+                    slots.release()
+                    log.warning("fetching broadcast work failed (%s: %s); retrying", type(exc).__name__, exc)
+                    await asyncio.sleep(1.0)
+                    continue
+                if not msgs:
+                    slots.release()
+                for m in msgs[:1]:
+                    task = asyncio.create_task(self._guarded(m))
+                    working.add(task)
+                    task.add_done_callback(lambda t: (working.discard(t), slots.release()))
+        finally:
+            # Stopping: a chunk in progress rolls back; its item is delivered again after the ack wait.
+            for task in working:
+                task.cancel()
+            await asyncio.gather(*working, return_exceptions=True)
+
+    async def _guarded(self, m: Msg) -> None:
+        try:
+            await self.handle(m)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("broadcast work %s failed; it resumes at its cursor", m.subject)
+            try:
+                await m.nak(delay=2.0)
+            except Exception:  # noqa: BLE001 - redelivered after the ack wait anyway
+                pass
+
+    async def handle(self, m: Msg) -> None:
+        parts = m.subject.split(".")
+        tenant = parts[2] if len(parts) == 5 else ""
+        try:
+            item = _DECODER.decode(m.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("unreadable broadcast work on %s dropped: %s", m.subject, exc)
+            await m.term()
+            return
+        if item.tenant != tenant or tenant not in self._towns:
+            log.error("broadcast work %s on %s names town %r: dropped", item.event_id, m.subject, item.tenant)
+            await m.term()
+            return
+
+        async def still_working() -> None:
+            try:
+                await m.in_progress()
+            except Exception:  # noqa: BLE001 - at worst the item is delivered again and resumes
+                pass
+
+        await self.run(item, still_working)
+        await m.ack()
+
+    async def run(self, item: BroadcastReleased, heartbeat: Callable[[], Awaitable[None]]) -> None:
+        """Fan ``item`` out in its town, from the committed cursor to the end."""
+        tenant = item.tenant
+        conditions: list[ColumnElement[bool]] = []
+        if item.districts:
+            conditions.append(fanout.RESIDENTS.c.district.in_(item.districts))
+        message = fanout.Message(
+            event_id=item.broadcast_id, key=key_of(item.broadcast_id), kind=f"broadcast.{item.kind}",
+            title_ja=item.title_ja, body_ja=item.body_ja, title_en=item.title_en, body_en=item.body_en,
+        )
+        ident = (tenant, item.broadcast_id)
+        async with self._sessions(info={rls.TENANT: tenant}) as session:
+            try:
+                async with session.begin():
+                    if await session.get(FanoutRow, ident) is None:
+                        session.add(FanoutRow(
+                            tenant=tenant, broadcast_id=item.broadcast_id, origin=item.origin, cursor=0,
+                            residents=await fanout.count(session, tenant, conditions), inbox=0, deliveries=0,
+                            started_at=self._clock(), finished_at=None,
+                        ))
+            except IntegrityError:
+                pass  # another copy started this town a moment ago; we share the cursor
+            while True:
+                queued = 0
+                async with session.begin():
+                    progress = await session.get(FanoutRow, ident, with_for_update=True, populate_existing=True)
+                    assert progress is not None
+                    if progress.finished_at is not None:
+                        return
+                    now = self._clock()
+                    upto = await fanout.next_bound(session, tenant, conditions, progress.cursor, self._chunk)
+                    if upto is None:
+                        progress.finished_at = now
+                    else:
+                        # Emergencies go at once; the rest waits out the town's quiet hours.
+                        send_after = release_at(now, self._towns[tenant].quiet_hours, emergency=item.kind == "emergency")
+                        written, queued = await fanout.write_chunk(
+                            session, tenant, message, conditions, progress.cursor, upto, now, send_after
+                        )
+                        progress.cursor = upto
+                        progress.inbox += written
+                        progress.deliveries += queued
+                self.chunks += 1
+                if queued:
+                    self._on_delivery(tenant)
+                if upto is None:
+                    return
+                await heartbeat()

@@ -1,0 +1,51 @@
+"""A town's news: the broadcasts it released, and the region-wide ones of the council.
+
+Public (the home page shows it to anyone): released broadcasts are announcements, not personal
+data. Nothing waiting for approval is ever shown.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from contracts import broadcasts as msg
+from contracts.tenants import COUNCIL_SLUG
+from services.notifications.broadcast_tables import BroadcastRow
+from services.notifications.models import utc
+from services.runtime import rls
+from services.runtime.service import Context, ServiceApp
+
+
+def _item(row: BroadcastRow, origin: str) -> msg.NewsItem:
+    return msg.NewsItem(
+        id=row.id, kind=row.kind, origin=origin,  # type: ignore[arg-type]
+        title_ja=row.title_ja, body_ja=row.body_ja, title_en=row.title_en, body_en=row.body_en,
+        districts=[d for d in row.districts.split(",") if d], sent_at=utc(row.released_at),  # type: ignore[arg-type]
+    )
+
+
+async def news(ctx: Context, req: msg.ListNews) -> msg.News:
+    now = datetime.now(UTC)
+    since = now - timedelta(days=msg.NEWS_DAYS)
+    released = select(BroadcastRow).where(BroadcastRow.released_at.is_not(None), BroadcastRow.released_at >= since)
+    session = ctx.session
+    own = (await session.execute(released.where(BroadcastRow.tenant == ctx.tenant)
+                                 .order_by(BroadcastRow.released_at.desc()).limit(req.limit))).scalars().all()
+    items = [_item(r, ctx.tenant) for r in own]
+    if ctx.tenant != COUNCIL_SLUG:
+        # Region-wide broadcasts are the council's rows: read as the council, then back.
+        await rls.use_tenant(session, COUNCIL_SLUG)
+        regional = (await session.execute(released.where(BroadcastRow.tenant == COUNCIL_SLUG, BroadcastRow.target == "region")
+                                          .order_by(BroadcastRow.released_at.desc()).limit(req.limit))).scalars().all()
+        items += [_item(r, COUNCIL_SLUG) for r in regional]
+        await rls.use_tenant(session, ctx.tenant)
+    items.sort(key=lambda i: i.sent_at, reverse=True)
+    items = items[: req.limit]
+    alert_since = now - timedelta(hours=msg.ALERT_HOURS)
+    return msg.News(alerts=[i for i in items if i.kind == "emergency" and i.sent_at >= alert_since], items=items)
+
+
+def register(app: ServiceApp) -> None:
+    app.endpoint(msg.NEWS, msg.ListNews, read_only=True)(news)

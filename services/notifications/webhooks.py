@@ -1,0 +1,162 @@
+"""Signed webhooks: a town's integrations (its LINE bridge, a CRM...) receive its residents' messages.
+
+Channel name ``webhook``, not ``line``: the platform does not know residents' LINE accounts; the
+town's bridge maps the resident's subject to them, and the same signed POST serves any other
+integration a town runs. A tenant admin registers a URL; the server makes the secret and shows it
+once. Each POST is signed as Standard Webhooks (standardwebhooks.com) asks:
+
+* ``webhook-id``: the delivery id (the same on every retry, so a receiver can drop copies);
+* ``webhook-timestamp``: Unix seconds (a receiver refuses old ones: no replays);
+* ``webhook-signature``: ``v1,`` + base64 HMAC-SHA256 with the secret's key over
+  ``"<id>.<timestamp>.<body>"``.
+
+The receiver's answer: 2xx delivered; 408/429/5xx, time-outs, lost connections temporary; other
+4xx permanent (wrong URL, refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import httpx
+import msgspec
+from sqlalchemy import delete, select
+
+from contracts import notifications as msg
+from contracts.errors import ErrorCode, FieldError, failure
+from services.notifications import access
+from services.notifications.models import WebhookRow, utc
+from services.notifications.outgoing import Outcome, Outgoing
+from services.runtime.service import Context, ServiceApp
+
+PREFIX = "whsec_"
+MAX_PER_TOWN = 10
+_ENCODER = msgspec.json.Encoder()
+
+
+def new_secret() -> str:
+    return PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix(PREFIX))
+    mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
+    """The receiver's side (what a town's bridge does; the tests' receiver uses it too)."""
+    try:
+        timestamp = int(headers["webhook-timestamp"])
+        wanted = sign(secret, headers["webhook-id"], timestamp, body)
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance:
+        return False
+    return any(hmac.compare_digest(wanted, s) for s in headers.get("webhook-signature", "").split())
+
+
+def shape(row: WebhookRow) -> msg.Webhook:
+    return msg.Webhook(id=row.id, url=row.url, description=row.description, created_at=utc(row.created_at), created_by=row.created_by)
+
+
+async def add_webhook(ctx: Context, req: msg.AddWebhook, allow_http: bool = False) -> msg.WebhookCreated:
+    principal = access.tenant_admin(ctx)
+    if not allow_http and not req.url.startswith("https://"):  # the message and signature travel in it
+        raise failure(ErrorCode.VALIDATION, "HTTPS only", "a webhook URL must be https", [
+            FieldError(field="$.url", message_ja="連携先の URL は https で始まる必要があります。",
+                       message_en="The webhook URL must start with https://."),
+        ])
+    session = ctx.session
+    async with session.begin():
+        count = len((await session.execute(select(WebhookRow.id).where(WebhookRow.tenant == ctx.tenant))).all())
+        if count >= MAX_PER_TOWN:
+            raise failure(ErrorCode.VALIDATION, "Too many webhooks", f"a town has at most {MAX_PER_TOWN}", [
+                FieldError(field="$.url", message_ja=f"連携先は{MAX_PER_TOWN}件までです。",
+                           message_en=f"A town has at most {MAX_PER_TOWN} webhooks."),
+            ])
+        row = WebhookRow(
+            id=str(uuid.uuid4()), tenant=ctx.tenant, url=req.url, description=req.description, secret=new_secret(),
+            created_by=principal.subject, created_at=datetime.now(UTC),
+        )
+        session.add(row)
+    return msg.WebhookCreated(webhook=shape(row), secret=row.secret)
+
+
+async def list_webhooks(ctx: Context, _req: msg.ListWebhooks) -> msg.WebhookList:
+    access.tenant_admin(ctx)
+    rows = (await ctx.session.execute(
+        select(WebhookRow).where(WebhookRow.tenant == ctx.tenant).order_by(WebhookRow.created_at)
+    )).scalars().all()
+    return msg.WebhookList(items=[shape(r) for r in rows])
+
+
+async def delete_webhook(ctx: Context, req: msg.DeleteWebhook) -> msg.Removed:
+    access.tenant_admin(ctx)
+    session = ctx.session
+    async with session.begin():
+        result = await session.execute(delete(WebhookRow).where(WebhookRow.tenant == ctx.tenant, WebhookRow.id == req.id))
+    return msg.Removed(removed=bool(result.rowcount))
+
+
+def register(app: ServiceApp, allow_http: bool = False) -> None:
+    """``allow_http``: plain-http URLs too (``AIZU_WEBHOOK_ALLOW_HTTP=1``; development and tests only)."""
+
+    @app.endpoint(msg.ADD_WEBHOOK, msg.AddWebhook)
+    async def add(ctx: Context, req: msg.AddWebhook) -> msg.WebhookCreated:
+        return await add_webhook(ctx, req, allow_http)
+
+    app.endpoint(msg.WEBHOOKS, msg.ListWebhooks, read_only=True)(list_webhooks)
+    app.endpoint(msg.DELETE_WEBHOOK, msg.DeleteWebhook)(delete_webhook)
+
+
+def classify(status: int) -> str:
+    if 200 <= status < 300:
+        return "delivered"
+    if status in (408, 429) or status >= 500:
+        return "temporary-failure"
+    return "permanent-failure"
+
+
+class WebhookChannel:
+    name = "webhook"
+
+    def __init__(self, timeout: float = 10.0, concurrency: int = 32) -> None:
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
+        return list(await asyncio.gather(*(self._one(item) for item in batch)))
+
+    async def _one(self, item: Outgoing) -> Outcome:
+        if item.target is None:
+            return item.outcome("permanent-failure", "webhook removed by the town")
+        body = _ENCODER.encode(msg.WebhookMessage(
+            delivery_id=item.delivery_id, tenant=item.tenant, recipient=item.recipient, kind=item.kind,
+            title_ja=item.title_ja, body_ja=item.body_ja, title_en=item.title_en, body_en=item.body_en,
+        ))
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": item.delivery_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(item.target["secret"], item.delivery_id, timestamp, body),
+        }
+        async with self._slots:
+            try:
+                reply = await self._client.post(item.target["url"], content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                return item.outcome("temporary-failure", f"{type(exc).__name__}: {exc}"[:500])
+        status = classify(reply.status_code)
+        return item.outcome(status, None if status == "delivered" else f"receiver answered {reply.status_code}")
