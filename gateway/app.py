@@ -20,6 +20,10 @@ from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
 from gateway.routes import applications, catalog, health, identity, inbox, open311, portal, receipts, signin
+from gateway.routes import metrics
+from gateway.routes import faq
+from gateway.routes import broadcasts
+from gateway.routes import channels
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
 from gateway.tokens import TokenVerifier
@@ -93,6 +97,17 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             inbox.set_preferences,
             inbox.list_templates,
             inbox.put_template,
+            channels.push_key,
+            channels.put_push_subscription,
+            channels.delete_push_subscription,
+            channels.list_webhooks,
+            channels.add_webhook,
+            channels.delete_webhook,
+            channels.list_deliveries,
+            channels.list_dead_letters,
+            *broadcasts.ROUTES,
+            metrics.towns,
+            metrics.towns_csv,
             open311.router,
             receipts.verify,
             receipts.town_keys,
@@ -100,6 +115,8 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             signin.callback,
             signin.logout,
             signin.session_principal,
+            faq.search_faq,
+            faq.unanswered_faq,
             portal.page,
         ],
         state=State({"settings": settings, "resolver": resolver, "verifier": verifier}),

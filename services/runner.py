@@ -6,12 +6,13 @@ import asyncio
 import logging
 import signal
 
+from services.insights import app as insights_app
 from services.notifications import app as notifications_app
 from services.portal import app as portal_app
 from services.procedures import app as procedures_app
 from services.runtime import telemetry
 from services.runtime.bus import connect
-from services.runtime.database import create_engine, session_factory
+from services.runtime.database import create_engine
 from services.runtime.service import ServiceApp
 from services.runtime.settings import BusSettings, database_url
 
@@ -21,11 +22,13 @@ BUILDERS = {
     procedures_app.NAME: procedures_app.build,
     notifications_app.NAME: notifications_app.build,
     portal_app.NAME: portal_app.build,
+    insights_app.NAME: insights_app.build,
 }
 MIGRATIONS = {
     procedures_app.NAME: procedures_app.MIGRATIONS,
     notifications_app.NAME: notifications_app.MIGRATIONS,
     portal_app.NAME: portal_app.MIGRATIONS,
+    insights_app.NAME: insights_app.MIGRATIONS,
 }
 
 

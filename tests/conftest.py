@@ -27,9 +27,11 @@ from gateway.app import create_app
 from gateway.devissuer.settings import IssuerSettings
 from gateway.devissuer.tokens import dev_token
 from gateway.settings import GatewaySettings
+from services.insights import app as insights_app
 from services.notifications import app as notifications_app
 from services.notifications.mailer import SmtpSettings
 from services.notifications.smtp_sink import MailSink
+from services.portal import app as portal_app
 from services.procedures import app as procedures_app
 from services.procedures.seed import seed_catalog
 from services.runtime import local_servers
@@ -100,18 +102,27 @@ def _login_role(postgres: local_servers.EmbeddedPostgres, name: str) -> None:
     )
 
 
+def _service_databases(
+    tmp_path_factory: pytest.TempPathFactory, postgres: local_servers.EmbeddedPostgres,
+    service: str, migrations: Path, owner: str, app: str,
+) -> dict[str, str]:
+    """One migrated database of ``service`` per backend. On PostgreSQL as in production: owned and
+    migrated by ``owner`` (no superuser), used by ``app`` (NOBYPASSRLS, bound by row-level security)."""
+    pg_name = f"{service}_{os.getpid()}"
+    _login_role(postgres, owner)
+    _login_role(postgres, app)
+    postgres.psql(f"DROP DATABASE IF EXISTS {pg_name};")
+    postgres.psql(f"CREATE DATABASE {pg_name} OWNER {owner};")
+    sqlite = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(f'sqlite-{service}') / f'{service}.db'}"
+    migrate(migrations, sqlite)
+    migrate(migrations, postgres.url(pg_name, user=owner), "head", app)
+    return {"sqlite": sqlite, "postgres": postgres.url(pg_name, user=app)}
+
+
 @pytest.fixture(scope="session")
 def notifications_urls(tmp_path_factory: pytest.TempPathFactory, postgres: local_servers.EmbeddedPostgres) -> dict[str, str]:
     """One migrated notifications database per backend, for the whole session."""
-    pg_name = f"notifications_{os.getpid()}"
-    _login_role(postgres, NOTIFICATIONS_OWNER)
-    _login_role(postgres, NOTIFICATIONS_APP)
-    postgres.psql(f"DROP DATABASE IF EXISTS {pg_name};")
-    postgres.psql(f"CREATE DATABASE {pg_name} OWNER {NOTIFICATIONS_OWNER};")
-    sqlite = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite-notifications') / 'notifications.db'}"
-    migrate(notifications_app.MIGRATIONS, sqlite)
-    migrate(notifications_app.MIGRATIONS, postgres.url(pg_name, user=NOTIFICATIONS_OWNER), "head", NOTIFICATIONS_APP)
-    return {"sqlite": sqlite, "postgres": postgres.url(pg_name, user=NOTIFICATIONS_APP)}
+    return _service_databases(tmp_path_factory, postgres, "notifications", notifications_app.MIGRATIONS, NOTIFICATIONS_OWNER, NOTIFICATIONS_APP)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -186,6 +197,75 @@ async def running_notifications(
     try:
         if caught_up:
             await app.parts["events"].caught_up(timeout=30)
+        yield running
+    finally:
+        await running.stop()
+        await engine.dispose()
+
+
+#: The insights database on PostgreSQL, as in production: owned by a role that migrates it, used
+#: by an app role bound by row-level security (it reads across towns town by town).
+INSIGHTS_OWNER = "insights_owner_test"
+INSIGHTS_APP = "insights_app_test"
+
+
+@pytest.fixture(scope="session")
+def insights_urls(tmp_path_factory: pytest.TempPathFactory, postgres: local_servers.EmbeddedPostgres) -> dict[str, str]:
+    """One migrated insights database per backend, for the whole session."""
+    return _service_databases(tmp_path_factory, postgres, "insights", insights_app.MIGRATIONS, INSIGHTS_OWNER, INSIGHTS_APP)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def insights_db(request: pytest.FixtureRequest, insights_urls: dict[str, str]) -> str:
+    return insights_urls[request.param]
+
+
+@asynccontextmanager
+async def running_insights(
+    nats_url: str, db_url: str, region: Region | None = None, caught_up: bool = True
+) -> AsyncIterator[RunningService]:
+    """The insights service; by default it has counted every event already in the stream first."""
+    engine = create_engine(db_url)
+    nc = await nats.connect(nats_url)
+    app = insights_app.build(region)
+    await app.start(nc, engine)
+    running = RunningService(app=app, nc=nc)
+    try:
+        if caught_up:
+            for part in ("applications", "deliveries"):
+                await app.parts[part].caught_up(timeout=30)
+        yield running
+    finally:
+        await running.stop()
+        await engine.dispose()
+
+
+#: The portal database on PostgreSQL, as in production: owned by a role that migrates it, used by
+#: an app role bound by row-level security (the FAQ's log of unanswered questions).
+PORTAL_OWNER = "portal_owner_test"
+PORTAL_APP = "portal_app_test"
+
+
+@pytest.fixture(scope="session")
+def portal_urls(tmp_path_factory: pytest.TempPathFactory, postgres: local_servers.EmbeddedPostgres) -> dict[str, str]:
+    """One migrated portal database per backend, for the whole session."""
+    return _service_databases(tmp_path_factory, postgres, "portal", portal_app.MIGRATIONS, PORTAL_OWNER, PORTAL_APP)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def portal_db(request: pytest.FixtureRequest, portal_urls: dict[str, str]) -> str:
+    return portal_urls[request.param]
+
+
+@asynccontextmanager
+async def running_portal(nats_url: str, db_url: str, region: Region | None = None) -> AsyncIterator[RunningService]:
+    """The portal service: its pages and the FAQ."""
+    engine = create_engine(db_url)
+    nc = await nats.connect(nats_url)
+    app = portal_app.build(region)
+    await app.start(nc, engine)
+    running = RunningService(app=app, nc=nc)
+    try:
         yield running
     finally:
         await running.stop()

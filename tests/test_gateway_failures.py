@@ -10,7 +10,14 @@ import pytest
 
 from contracts import headers as h
 from contracts.errors import ErrorCode, ErrorEnvelope
-from tests.conftest import gateway_client, running_notifications, running_procedures, same_backend
+from tests.conftest import (
+    gateway_client,
+    running_insights,
+    running_notifications,
+    running_portal,
+    running_procedures,
+    same_backend,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -78,18 +85,21 @@ async def test_an_unreadable_principal_header_is_refused(nats_url, procedures_db
 
 
 @same_backend
-async def test_health_and_readiness(region, nats_url, procedures_db, notifications_db):
+async def test_health_and_readiness(region, nats_url, procedures_db, notifications_db, portal_urls, insights_urls):
     async with gateway_client(region, nats_url, host="127.0.0.1:8000") as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         not_ready = await client.get("/readyz")
         assert not_ready.status_code == 503 and not_ready.json()["ready"] is False
-        async with running_procedures(nats_url, procedures_db):
-            one_missing = await client.get("/readyz")
+        async with running_procedures(nats_url, procedures_db), running_portal(nats_url, portal_urls["sqlite"], region):
+            some_missing = await client.get("/readyz")
             async with running_notifications(nats_url, notifications_db, caught_up=False):
-                ready = await client.get("/readyz")
-    assert one_missing.status_code == 503
+                async with running_insights(nats_url, insights_urls["sqlite"], region, caught_up=False):
+                    ready = await client.get("/readyz")
+    assert some_missing.status_code == 503
     assert ready.status_code == 200
-    assert ready.json()["services"] == [{"name": "procedures", "instances": 1}, {"name": "notifications", "instances": 1}]
+    assert ready.json()["services"] == [
+        {"name": name, "instances": 1} for name in ("procedures", "notifications", "portal", "insights")
+    ]
 
 
 async def test_a_body_over_the_limit_is_a_413_problem(region, nats_url):

@@ -24,7 +24,6 @@ from typing import Any
 
 import msgspec
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import subjects
 from services.insights.models import ProcessedEvent
-from services.runtime import rls, streams
-from services.runtime.background import Background
+from services.runtime import rls
+from services.runtime.durable import DurableConsumer
 
 log = logging.getLogger(__name__)
 
@@ -49,25 +48,20 @@ def events_of(aggregate: str, name: str = ">") -> str:
     return f"{subjects.PREFIX}.{subjects.EVENTS}.*.{aggregate}.{name}"
 
 
-class EventConsumer(Background):
+class EventConsumer(DurableConsumer):
     def __init__(
         self, durable: str, filter_subject: str, decoder: msgspec.json.Decoder[Any], apply: Apply,
         sessions: async_sessionmaker[AsyncSession], towns: set[str], batch: int = 100,
         prefetch: Prefetch | None = None,
     ) -> None:
         """``prefetch``: reads what a batch of one town's events will need, in one query."""
-        super().__init__()
-        self.name = durable
-        self.durable = durable
-        self.filter_subject = filter_subject
+        super().__init__(durable, filter_subject)
         self._decoder = decoder
         self._apply = apply
         self._prefetch = prefetch
         self._sessions = sessions
         self._towns = towns
         self._batch = batch
-        self._js: JetStreamContext | None = None
-        self._sub: JetStreamContext.PullSubscription | None = None
         self.handled = 0
         self.duplicates = 0
 
@@ -78,34 +72,6 @@ class EventConsumer(Background):
             max_deliver=MAX_DELIVER, backoff=list(BACKOFF), max_ack_pending=2000,
         )
 
-    async def subscribe(self, js: JetStreamContext) -> None:
-        await streams.ensure(js, streams.EVENTS)
-        self._js = js
-        self._sub = await js.pull_subscribe(
-            self.filter_subject, durable=self.durable, stream=streams.EVENTS.name, config=self.config()
-        )
-        self.start()
-
-    async def stop(self) -> None:
-        await super().stop()
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be gone already
-                pass
-
-    async def caught_up(self, timeout: float = 10.0) -> None:
-        """Wait until every event in the stream has been handled and acked (tests, benchmarks)."""
-        assert self._js is not None, "not started"
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            info = await self._js.consumer_info(streams.EVENTS.name, self.durable)
-            if info.num_pending == 0 and info.num_ack_pending == 0:
-                return
-            if loop.time() > deadline:
-                raise TimeoutError(f"{self.durable}: {info.num_pending} pending, {info.num_ack_pending} unacked")
-            await asyncio.sleep(0.05)
 
     async def _run(self) -> None:
         assert self._sub is not None
