@@ -25,6 +25,8 @@ CHARTS = "charts"
 MINIMUM_COUNT = 5
 #: The longest window one request may ask for (days).
 MAX_WINDOW_DAYS = 731
+#: The earliest date a window may name (no filing on this platform is older).
+EARLIEST = date(2020, 1, 1)
 #: Without ``from``: this many days up to ``to`` (13 weeks).
 DEFAULT_WINDOW_DAYS = 91
 
@@ -158,9 +160,15 @@ def window_errors(
 ) -> tuple[Window, list[FieldError]]:
     """The window a query asks for, and what is wrong with it (each fault names its field:
     ``$.from`` in a bus message, ``from`` as a query parameter with ``prefix=""``)."""
+    errors: list[FieldError] = []
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not (EARLIEST <= value <= today + timedelta(days=366)):
+            errors.append(FieldError(field=f"{prefix}{name}", message_ja=f"日付は{EARLIEST.isoformat()}から1年先までにしてください。",
+                                     message_en=f"{name} must be between {EARLIEST.isoformat()} and a year from today"))
+    if errors:
+        return (today, today), errors
     end = end or today
     start = start or end - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
-    errors: list[FieldError] = []
     if start > end:
         errors.append(FieldError(field=f"{prefix}from", message_ja="開始日が終了日より後になっています。",
                                  message_en="from is after to"))

@@ -365,6 +365,18 @@ async def test_webhooks_must_be_https_in_production(region, nats_url, notificati
             headers=_principal_header(admin(TOWN)), timeout=5,
         )
         assert b"$.url" in reply.data and b"https" in reply.data
+        # https is not enough: an address inside the service's own network is refused (SSRF).
+        for inward in ("https://127.0.0.1:4222/hook", "https://10.0.0.5/hook", "https://169.254.169.254/latest", "https://[::1]/"):
+            reply = await service.nc.request(
+                subjects.request(TOWN, subjects.NOTIFICATIONS, notes.ADD_WEBHOOK),
+                msgspec.json.encode(notes.AddWebhook(url=inward, description="bridge")),
+                headers=_principal_header(admin(TOWN)), timeout=5,
+            )
+            assert b"$.url" in reply.data and b"non-public" not in reply.data and b"public" in reply.data, inward
+        listed = await service.nc.request(
+            subjects.request(TOWN, subjects.NOTIFICATIONS, notes.WEBHOOKS), b"{}", headers=_principal_header(admin(TOWN)), timeout=5,
+        )
+        assert b"127.0.0.1:4222" not in listed.data and b"169.254" not in listed.data
 
 
 def _principal_header(who: Principal) -> dict[str, str]:

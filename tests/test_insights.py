@@ -316,6 +316,8 @@ async def test_only_the_council_and_a_towns_admin_get_the_figures(insights, nats
         ({"to": "tomorrow"}, "to"),
         ({"from": "2025-06-02", "to": "2025-06-01"}, "from"),
         ({"from": "2020-01-01", "to": "2025-01-01"}, "from"),
+        ({"to": "0001-01-02"}, "to"),
+        ({"from": "9999-12-01"}, "from"),
     ],
 )
 async def test_a_bad_window_is_400_naming_the_parameter(insights, nats_url, region, params, field):

@@ -93,7 +93,7 @@ async def test_a_callback_with_a_bad_code_is_refused(gateway):
     assert (await gateway.get("/auth/me")).status_code == 401
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "/\\evil.example", "/\tx"])
 async def test_next_never_leaves_the_site(gateway, target):
     finished = await sign_in(gateway, "kitakata.resident", next_path=target)
     assert finished.headers["location"] == "/"

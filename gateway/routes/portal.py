@@ -39,6 +39,8 @@ PAGE_HEADERS = {
 }
 
 _REPLY = msgspec.json.Decoder(msg.PageReply)
+#: A page may take this many times the gateway's request timeout (the portal's reads are shorter).
+PAGE_TIMEOUT_FACTOR = 3
 
 
 def _display(request: Request[Any, Any, Any]) -> msg.Display:
@@ -75,7 +77,10 @@ async def page(request: Request[Any, Any, Any], state: State, caller: Caller) ->
         csrf_token=token if isinstance(token, str) else "",
     )
     principal = None if caller.principal == ANONYMOUS else caller.principal
-    data = await state.bus.request(caller.tenant.slug, PORTAL, msg.PAGE, msgspec.json.encode(page_request), principal)
+    # A page reads several services one after another, each within the portal's own timeout;
+    # the gateway waits longer, so a slow service still ends as the portal's page, not a JSON 504.
+    data = await state.bus.request(caller.tenant.slug, PORTAL, msg.PAGE, msgspec.json.encode(page_request), principal,
+                                   timeout=state.bus.timeout * PAGE_TIMEOUT_FACTOR)
     reply = _REPLY.decode(data)
     display = reply.display
     if display is None and request.query_params.get("lang") in ("ja", "en") and request.cookies.get(LANG_COOKIE) != page_request.display.lang:

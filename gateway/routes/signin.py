@@ -49,7 +49,9 @@ def _callback_url(request: Request[Any, Any, Any], state: State) -> str:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this host: never an open redirect to somewhere else."""
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+    if (not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc
+            # Browsers read "/\\host" as "//host"; control characters have no place in a path.
+            or "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
         return "/"
     return target
 

@@ -52,8 +52,18 @@ _APP_COLUMNS = (
 
 
 async def load(session: AsyncSession, towns: list[Tenant], span: msg.Window) -> dict[str, Facts]:
+    """Each town's facts, read as that town; the session is back on its own tenant afterwards."""
     lo, hi = bounds(*span)
     found: dict[str, Facts] = {}
+    own = session.info.get(rls.TENANT)
+    try:
+        return await _load_towns(session, towns, lo, hi, found)
+    finally:
+        if own is not None:
+            await rls.use_tenant(session, own)
+
+
+async def _load_towns(session: AsyncSession, towns: list[Tenant], lo: datetime, hi: datetime, found: dict[str, Facts]) -> dict[str, Facts]:
     for town in towns:
         await rls.use_tenant(session, town.slug)
         apps = (await session.execute(select(*_APP_COLUMNS).where(

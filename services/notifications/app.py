@@ -45,7 +45,9 @@ def build(
     push_settings = push_settings or PushSettings.from_env()
     vapid = VapidKeys.load_or_create(push_settings.vapid_dir)
     push.register(app, push_settings, vapid)
-    webhooks.register(app, allow_http=os.environ.get("AIZU_WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes"))
+    # Tests only: receivers on loopback over plain HTTP.
+    local_webhooks = os.environ.get("AIZU_WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes")
+    webhooks.register(app, allow_http=local_webhooks)
     dead_letters.register(app)
     news.register(app)
 
@@ -56,7 +58,7 @@ def build(
         # Delivery outcomes and dead letters, committed with the delivery, relayed town by town.
         outbox = OutboxRelay(sessions, OutboxRow, js, tenants=[t.slug for t in region.towns])
         outbox.start()
-        channels = {"email": EmailChannel(region, smtp), "push": WebPushChannel(push_settings, vapid), "webhook": WebhookChannel()}
+        channels = {"email": EmailChannel(region, smtp), "push": WebPushChannel(push_settings, vapid), "webhook": WebhookChannel(allow_local=local_webhooks)}
         mailer = Sender(
             sessions, region, channels, smtp.retry_backoff, limits or Limits(limits_from_env()),
             poll_seconds=mail_poll_seconds, on_outbox=outbox.notify,

@@ -37,10 +37,12 @@ async def news(ctx: Context, req: msg.ListNews) -> msg.News:
     if ctx.tenant != COUNCIL_SLUG:
         # Region-wide broadcasts are the council's rows: read as the council, then back.
         await rls.use_tenant(session, COUNCIL_SLUG)
-        regional = (await session.execute(released.where(BroadcastRow.tenant == COUNCIL_SLUG, BroadcastRow.target == "region")
-                                          .order_by(BroadcastRow.released_at.desc()).limit(req.limit))).scalars().all()
+        try:
+            regional = (await session.execute(released.where(BroadcastRow.tenant == COUNCIL_SLUG, BroadcastRow.target == "region")
+                                              .order_by(BroadcastRow.released_at.desc()).limit(req.limit))).scalars().all()
+        finally:
+            await rls.use_tenant(session, ctx.tenant)
         items += [_item(r, COUNCIL_SLUG) for r in regional]
-        await rls.use_tenant(session, ctx.tenant)
     items.sort(key=lambda i: i.sent_at, reverse=True)
     items = items[: req.limit]
     alert_since = now - timedelta(hours=msg.ALERT_HOURS)

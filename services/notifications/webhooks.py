@@ -20,11 +20,13 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -64,6 +66,21 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
     return any(hmac.compare_digest(wanted, s) for s in headers.get("webhook-signature", "").split())
 
 
+async def local_address(url: str) -> str | None:
+    """The loopback, private, link-local or otherwise non-public address ``url``'s host resolves
+    to, if any: a webhook must never make the service call into its own network (SSRF)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        return host or "(no host)"  # unresolvable: refused rather than guessed
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(sockaddr[0])
+        if not address.is_global:
+            return str(address)
+    return None
+
+
 def shape(row: WebhookRow) -> msg.Webhook:
     return msg.Webhook(id=row.id, url=row.url, description=row.description, created_at=utc(row.created_at), created_by=row.created_by)
 
@@ -74,6 +91,11 @@ async def add_webhook(ctx: Context, req: msg.AddWebhook, allow_http: bool = Fals
         raise failure(ErrorCode.VALIDATION, "HTTPS only", "a webhook URL must be https", [
             FieldError(field="$.url", message_ja="連携先の URL は https で始まる必要があります。",
                        message_en="The webhook URL must start with https://."),
+        ])
+    if not allow_http and (address := await local_address(req.url)) is not None:
+        raise failure(ErrorCode.VALIDATION, "Not a public address", f"the webhook's host is {address}", [
+            FieldError(field="$.url", message_ja="連携先はインターネット上の公開されたアドレスにしてください。",
+                       message_en="The webhook must be at a public internet address."),
         ])
     session = ctx.session
     async with session.begin():
@@ -129,8 +151,10 @@ def classify(status: int) -> str:
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, timeout: float = 10.0, concurrency: int = 32) -> None:
+    def __init__(self, timeout: float = 10.0, concurrency: int = 32, allow_local: bool = False) -> None:
+        """``allow_local``: tests' receivers on loopback (``AIZU_WEBHOOK_ALLOW_HTTP``)."""
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._allow_local = allow_local
         self._slots = asyncio.Semaphore(concurrency)
 
     async def close(self) -> None:
@@ -142,6 +166,9 @@ class WebhookChannel:
     async def _one(self, item: Outgoing) -> Outcome:
         if item.target is None:
             return item.outcome("permanent-failure", "webhook removed by the town")
+        # Checked again at each send: the name may have been pointed inward since it was added.
+        if not self._allow_local and (address := await local_address(item.target["url"])) is not None:
+            return item.outcome("permanent-failure", f"webhook host resolves to a non-public address {address}")
         body = _ENCODER.encode(msg.WebhookMessage(
             delivery_id=item.delivery_id, tenant=item.tenant, recipient=item.recipient, kind=item.kind,
             title_ja=item.title_ja, body_ja=item.body_ja, title_en=item.title_en, body_en=item.body_en,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nats.aio.client import Client
@@ -18,8 +19,9 @@ from services.runtime.service import ServiceApp
 NAME = "portal"
 VERSION = "0.1.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
-#: Seconds a page waits for another service before it says so.
-READ_TIMEOUT = 5.0
+#: Seconds a page waits for another service before it says so (``AIZU_PORTAL_READ_TIMEOUT``);
+#: shorter than the gateway's wait for the page, so the reader gets the portal's own answer.
+READ_TIMEOUT = float(os.environ.get("AIZU_PORTAL_READ_TIMEOUT", "2"))
 
 
 def build(region: Region | None = None) -> ServiceApp:

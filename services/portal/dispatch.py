@@ -6,7 +6,6 @@ reader's language with the right status, never a stack trace or a blank screen.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
@@ -17,9 +16,6 @@ from services.portal.routing import Routes
 from services.portal.view import Page
 from services.runtime.client import BusClient
 from services.runtime.service import Context, ServiceApp
-
-log = logging.getLogger(__name__)
-
 
 def _refusal(page: Page, audience: str) -> PageReply | None:
     """Who may see a page of this audience; None when the caller may. (The host's kind was
@@ -36,7 +32,7 @@ def _refusal(page: Page, audience: str) -> PageReply | None:
     return None
 
 
-def register(app: ServiceApp, routes: Routes, region: Region, timeout: float = 5.0) -> None:
+def register(app: ServiceApp, routes: Routes, region: Region) -> None:
     places: dict[str, Tenant | Council] = {t.slug: t for t in region.towns}
     places[region.council.slug] = region.council
 
