@@ -25,8 +25,8 @@ CHARTS = "charts"
 MINIMUM_COUNT = 5
 #: The longest window one request may ask for (days).
 MAX_WINDOW_DAYS = 731
-#: The earliest date a window may name (no filing on this platform is older).
-EARLIEST = date(2020, 1, 1)
+#: The earliest date a window may name (before any online filing in Japan).
+EARLIEST = date(2000, 1, 1)
 #: Without ``from``: this many days up to ``to`` (13 weeks).
 DEFAULT_WINDOW_DAYS = 91
 

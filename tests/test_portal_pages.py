@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from contracts.tenants import Region
 from tests.conftest import GatewayClient, gateway_client, running_notifications, running_portal, running_procedures
+from tests.pages import csrf_of, hidden, main_of
 
 pytestmark = pytest.mark.parametrize(("procedures_db", "notifications_db", "portal_db"), [("sqlite",) * 3], indirect=True)
 
@@ -26,22 +27,6 @@ async def site(nats_url: str, procedures_db: str, notifications_db: str, portal_
         async with running_portal(nats_url, portal_db, region):
             async with gateway_client(region, nats_url, host="kitakata.localhost") as client:
                 yield client
-
-
-def main_of(html: str) -> str:
-    return html[html.index("<main"): html.index("</main>")]
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found, "the form carries no CSRF token"
-    return found.group(1)
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, f"no hidden field {name}"
-    return found.group(1)
 
 
 async def test_home_is_the_towns_in_japanese_then_english(site: GatewayClient) -> None:

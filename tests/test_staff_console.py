@@ -18,6 +18,7 @@ from sqlalchemy import text
 from contracts.tenants import Region
 from services.runtime.database import create_engine
 from tests.conftest import GatewayClient, gateway_client, running_notifications, running_portal, running_procedures
+from tests.pages import csrf_of, hidden, main_of
 
 pytestmark = pytest.mark.parametrize(("procedures_db", "notifications_db", "portal_db"), [("sqlite",) * 3], indirect=True)
 
@@ -35,22 +36,6 @@ async def console(nats_url: str, procedures_db: str, notifications_db: str, port
             async with gateway_client(region, nats_url, host="kitakata.localhost") as client:
                 client.db_url = procedures_db  # type: ignore[attr-defined]
                 yield client
-
-
-def main_of(html: str) -> str:
-    return html[html.index("<main"): html.index("</main>")]
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found, "the page carries no CSRF token"
-    return found.group(1)
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, f"no hidden field {name}"
-    return found.group(1)
 
 
 async def post_form(client: GatewayClient, path: str, user: str, form: dict[str, str], host: str | None = None) -> httpx.Response:

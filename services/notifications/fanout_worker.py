@@ -41,6 +41,10 @@ ACK_WAIT = 10.0
 _DECODER = msgspec.json.Decoder(BroadcastReleased)
 
 
+#: The longest wait between attempts at a broadcast's work item that keeps failing (seconds).
+MAX_RETRY_DELAY = 60.0
+
+
 def key_of(broadcast_id: str) -> str:
     return "b" + broadcast_id.replace("-", "")[:20]
 
@@ -125,8 +129,11 @@ class FanoutWorker(DurableConsumer):
             raise
         except Exception:
             log.exception("broadcast work %s failed; it resumes at its cursor", m.subject)
+            # Never given up (an alert must go out once the database is back), but retried less
+            # often the longer it fails: 2 s, 4 s, … up to a minute.
+            delay = min(MAX_RETRY_DELAY, 2.0 * max(1, m.metadata.num_delivered))
             try:
-                await m.nak(delay=2.0)
+                await m.nak(delay=delay)
             except Exception:  # noqa: BLE001 - redelivered after the ack wait anyway
                 pass
 

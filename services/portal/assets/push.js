@@ -3,6 +3,27 @@
 // subscription (with its CSRF token) to the portal; without JavaScript the button stays hidden.
 (function () {
   "use strict";
+  // Signing out also stops this device's notifications (a shared tablet must not keep showing a
+  // resident's messages): the browser drops its subscription, and the push service then answers
+  // 410, on which the town forgets it.
+  if ("serviceWorker" in navigator) {
+    var logouts = document.querySelectorAll('form[action="/auth/logout"]');
+    for (var i = 0; i < logouts.length; i++) {
+      logouts[i].addEventListener("submit", function (event) {
+        var out = event.target;
+        if (out.getAttribute("data-unsubscribed")) return;
+        event.preventDefault();
+        navigator.serviceWorker.getRegistration().then(function (registration) {
+          return registration ? registration.pushManager.getSubscription() : null;
+        }).then(function (subscription) {
+          return subscription ? subscription.unsubscribe() : null;
+        }).catch(function () { return null; }).then(function () {
+          out.setAttribute("data-unsubscribed", "1");
+          out.submit();
+        });
+      });
+    }
+  }
   var form = document.getElementById("push-form");
   if (!form || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
   var button = document.getElementById("push-enable");
