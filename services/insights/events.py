@@ -12,10 +12,15 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.applications import ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted
+from contracts.applications import (
+    ApplicationEvent,
+    ApplicationStatusChanged,
+    ApplicationSubmitted,
+)
 from contracts.notifications import DeliveryFinished
 from contracts.tenants import Region
 from services.insights.models import ApplicationFact, DeliveryFact
+from services.runtime.database import utc
 
 #: Statuses after which the town's work is done (as the procedures' workflow says).
 FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
@@ -85,7 +90,7 @@ async def apply_application(
         fact.counter_visit = True
     if event.to_status in FINISHED:
         at = event.at.astimezone(UTC)
-        if fact.finished_at is None or at < _utc(fact.finished_at):
+        if fact.finished_at is None or at < utc(fact.finished_at):
             fact.finished_at, fact.finished_status = at, event.to_status
 
 
@@ -95,7 +100,3 @@ async def apply_delivery(session: AsyncSession, event: DeliveryFinished) -> None
         tenant=event.tenant, delivery_id=event.delivery_id, channel=event.channel, kind=event.kind,
         outcome=event.outcome, occurred_at=event.occurred_at.astimezone(UTC),
     ))
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

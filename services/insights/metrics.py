@@ -16,9 +16,18 @@ from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
 from contracts.tenants import Region, Tenant
 from services.insights import charts, opendata
 from services.insights.access import towns_in_view
-from services.insights.figures import AppRow, DeliveryRow, TOKYO, bounds, regional_median, town_figures, weeks
-from services.insights.models import ApplicationFact, DeliveryFact, utc
+from services.insights.figures import (
+    TOKYO,
+    AppRow,
+    DeliveryRow,
+    bounds,
+    regional_median,
+    town_figures,
+    weeks,
+)
+from services.insights.models import ApplicationFact, DeliveryFact
 from services.runtime import rls
+from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 
 

@@ -29,8 +29,13 @@ from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
 from contracts.tenants import COUNCIL_SLUG, Region
 from services.notifications import access
-from services.notifications.broadcast_tables import BroadcastOutbox, BroadcastRow, FanoutRow
+from services.notifications.broadcast_tables import (
+    BroadcastOutbox,
+    BroadcastRow,
+    FanoutRow,
+)
 from services.runtime import rls
+from services.runtime.database import utc
 from services.runtime.outbox import new_event
 from services.runtime.service import Context, ServiceApp
 
@@ -182,13 +187,9 @@ class Broadcasts:
             title_en=row.title_en, body_en=row.body_en, target=row.target,  # type: ignore[arg-type]
             districts=row.districts.split(",") if row.districts else [], status=status,  # type: ignore[arg-type]
             needs_approval=row.needs_approval, author=row.author, approver=row.approver,
-            created_at=_utc(row.created_at), released_at=_utc(row.released_at) if row.released_at else None,
+            created_at=utc(row.created_at), released_at=utc(row.released_at) if row.released_at else None,
             reach=msg.Reach(
                 towns=towns, towns_done=done, residents=sum(f.residents for f in fanouts),
                 inbox=sum(f.inbox for f in fanouts), deliveries=sum(f.deliveries for f in fanouts),
             ),
         )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from contracts import notifications as msg
 from services.notifications import access
-from services.notifications.models import DeliveryRow, utc, utc_or_none
+from services.notifications.models import DeliveryRow
+from services.runtime.database import utc, utc_or_none
 from services.runtime.service import Context, ServiceApp
 
 

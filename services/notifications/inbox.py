@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 from contracts import notifications as msg
 from contracts.errors import ErrorCode, failure
 from services.notifications import access
-from services.notifications.models import InboxRow, utc, utc_or_none
+from services.notifications.models import InboxRow
+from services.runtime.database import utc, utc_or_none
 from services.runtime.service import Context, ServiceApp
 
 

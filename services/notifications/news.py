@@ -13,8 +13,8 @@ from sqlalchemy import select
 from contracts import broadcasts as msg
 from contracts.tenants import COUNCIL_SLUG
 from services.notifications.broadcast_tables import BroadcastRow
-from services.notifications.models import utc
 from services.runtime import rls
+from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 
 

@@ -22,8 +22,9 @@ from contracts.errors import ErrorCode, FieldError, failure
 from contracts.tenants import Region
 from services.notifications import access, fanout
 from services.notifications.broadcast_tables import NoticeRuleRow, NoticeRunRow
-from services.notifications.models import InboxRow, utc
+from services.notifications.models import InboxRow
 from services.notifications.quiet_hours import TOKYO, release_at
+from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 
 R = fanout.RESIDENTS

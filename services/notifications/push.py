@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from contracts import notifications as msg
 from contracts.errors import ErrorCode, FieldError, failure
 from services.notifications import access
-from services.notifications.models import PushSubscriptionRow, utc
+from services.notifications.models import PushSubscriptionRow
 from services.notifications.webpush import PushSettings, VapidKeys, unb64url
+from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 
 #: Browsers per resident and town; the oldest goes when a new one comes past it.

@@ -35,8 +35,9 @@ from sqlalchemy import delete, select
 from contracts import notifications as msg
 from contracts.errors import ErrorCode, FieldError, failure
 from services.notifications import access
-from services.notifications.models import WebhookRow, utc
+from services.notifications.models import WebhookRow
 from services.notifications.outgoing import Outcome, Outgoing
+from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 
 PREFIX = "whsec_"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.faq import UnansweredQuestion
 from services.portal.models import UnansweredRow
 from services.portal.search import analyse, normalise
+from services.runtime.database import utc
 
 _EMAIL = re.compile(r"\S+@\S+")
 _DIGITS = re.compile(r"\d[\d\-‐ー－ ]{2,}\d|\d{3,}")
@@ -54,11 +55,6 @@ async def record(session: AsyncSession, tenant: str, question: str, now: datetim
         await session.execute(statement)
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 async def most_asked(session: AsyncSession, tenant: str, limit: int = 100) -> list[UnansweredQuestion]:
     """The town's unanswered questions, the most asked first, then the most recent."""
     rows = (
@@ -74,8 +70,8 @@ async def most_asked(session: AsyncSession, tenant: str, limit: int = 100) -> li
             question=r.question,
             normalised=r.normalised,
             count=r.count,
-            first_seen=_utc(r.first_seen),
-            last_seen=_utc(r.last_seen),
+            first_seen=utc(r.first_seen),
+            last_seen=utc(r.last_seen),
         )
         for r in rows
     ]

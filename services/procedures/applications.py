@@ -23,17 +23,30 @@ from contracts import subjects
 from contracts.audit import AuditRecord
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
+from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetail
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Region
-from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetail
-from services.procedures import chain, documents, idempotency, workflow
-from services.procedures.chain import Sealer
-from services.procedures.filing import Filer, Filing
+from services.procedures import documents, idempotency, workflow
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
+from services.procedures.chain import Sealer
+from services.procedures.filing import Filer, Filing
+from services.procedures.models import (
+    Application,
+    AttachmentRow,
+    Base,
+    IdempotencyRecord,
+    OutboxRow,
+    StatusChangeRow,
+)
+from services.procedures.prefill import (
+    IDENTITY_SOURCES,
+    prefill,
+    prefilled_values,
+    require_assurance,
+)
 from services.procedures.receipts import Signer, digest
-from services.procedures.models import Application, AttachmentRow, Base, IdempotencyRecord, OutboxRow, StatusChangeRow
-from services.procedures.prefill import IDENTITY_SOURCES, prefill, prefilled_values, require_assurance
+from services.runtime.database import utc
 from services.runtime.outbox import OutboxRelay, new_event
 from services.runtime.service import Context, ServiceApp
 
@@ -75,7 +88,7 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
         status=app.status,  # type: ignore[arg-type]
         channel=app.channel,  # type: ignore[arg-type]
         applicant_name=app.applicant_name,
-        submitted_at=chain.utc(app.submitted_at),
+        submitted_at=utc(app.submitted_at),
         due_on=app.due_on,
         assigned_to=app.assigned_to,
         location=(
@@ -125,7 +138,7 @@ class Applications:
             procedure_name_ja=procedure.name_ja,
             applicant_name=app.applicant_name,
             status=app.status,
-            iat=int(chain.utc(app.submitted_at).timestamp()),
+            iat=int(utc(app.submitted_at).timestamp()),
             jti=str(uuid.uuid4()),
             answers_sha256=digest(valid.values),
             attachments_sha256=[a.sha256 for a in valid.attachments],
@@ -314,7 +327,7 @@ class Applications:
             filed_by=app.filed_by,
             history=[
                 msg.StatusChange(seq=r.seq, from_status=r.from_status, to_status=r.to_status, actor=r.actor,  # type: ignore[arg-type]
-                                 actor_role=r.actor_role, comment=r.comment, at=chain.utc(r.at))
+                                 actor_role=r.actor_role, comment=r.comment, at=utc(r.at))
                 for r in history
             ],
             allowed_transitions=workflow.allowed(procedure.workflow, app.status, role),  # type: ignore[arg-type]
@@ -422,7 +435,7 @@ class Applications:
                 event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
                 channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
                 from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
-                submitted_at=chain.utc(app.submitted_at), due_on=app.due_on,
+                submitted_at=utc(app.submitted_at), due_on=app.due_on,
                 counter_visit=req.counter_visit and role == workflow.STAFF)
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))

@@ -15,21 +15,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.procedures.models import ChainHead, StatusChangeRow
+from services.runtime.database import utc
 from services.runtime.town_worker import TownWorker
 
 GENESIS = "0" * 64
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def link_hash(row: StatusChangeRow, seq: int, prev_hash: str) -> str:

@@ -20,13 +20,19 @@ from sqlalchemy import select
 from contracts import applications as apps
 from contracts import open311 as msg
 from contracts.catalog import Category, FieldDef
-from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure, failure
+from contracts.errors import (
+    ErrorCode,
+    ErrorEnvelope,
+    FieldError,
+    ServiceFailure,
+    failure,
+)
 from contracts.procedures import ProcedureDetail, ProcedureList
-from services.procedures import chain
 from services.procedures.applications import Applications
 from services.procedures.catalog import CatalogReader
 from services.procedures.models import Application
 from services.procedures.prefill import IDENTITY_SOURCES
+from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -168,8 +174,8 @@ def public_request(app: Application, procedure: ProcedureDetail, lang: msg.Lang)
         agency_responsible=_pick(lang, procedure.department_ja, procedure.department_en) or None,
         service_notice=None,
         # Whole seconds: the W3C form GeoReport clients parse (and a start_date taken from it still matches).
-        requested_datetime=chain.utc(app.submitted_at).astimezone(TOKYO).replace(microsecond=0),
-        updated_datetime=chain.utc(app.updated_at).astimezone(TOKYO).replace(microsecond=0),
+        requested_datetime=utc(app.submitted_at).astimezone(TOKYO).replace(microsecond=0),
+        updated_datetime=utc(app.updated_at).astimezone(TOKYO).replace(microsecond=0),
         expected_datetime=expected,
         address=app.address_string,
         lat=app.lat,
