@@ -6,12 +6,15 @@ import asyncio
 import base64
 import json
 import uuid
+from datetime import UTC, datetime
 
 import nats
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.util import await_only
 
-from services.procedures.chain import verify
+from services.procedures.chain import seal, verify
+from services.procedures.models import StatusChangeRow
 from services.runtime.database import create_engine, session_factory
 from tests.conftest import gateway_client, running_procedures
 
@@ -264,6 +267,45 @@ async def test_the_audit_chain_detects_a_direct_sql_edit(gateway):
         assert (await verify(session, "kitakata")).intact
     await engine.dispose()
     assert report.broken_at == seq and "content" in report.reason
+
+
+async def test_the_audit_chain_check_ignores_links_sealed_while_it_reads(procedures_db):
+    """A sealer committing between the check's reads (of the head and of the links) is no break."""
+    town = f"chain-{uuid.uuid4().hex[:8]}"
+    engine, other_engine = create_engine(procedures_db), create_engine(procedures_db)
+    sessions = session_factory(engine)
+
+    def change(n: int) -> StatusChangeRow:
+        return StatusChangeRow(tenant=town, application_id=str(uuid.uuid4()), from_status=None, to_status="submitted",
+                               actor="r", actor_role="resident", comment=str(n), at=datetime.now(UTC))
+
+    async def seal_more() -> None:
+        async with session_factory(other_engine)() as other:
+            other.add_all([change(n) for n in range(3)])
+            await other.commit()
+            assert await seal(other, town) == 3
+
+    async with sessions() as session:
+        session.add_all([change(n) for n in range(2)])
+        await session.commit()
+        assert await seal(session, town) == 2
+        reads = []
+
+        def seal_between_the_first_two_reads(conn, cursor, statement, parameters, context, executemany):
+            reads.append(statement)
+            if len(reads) == 2:
+                await_only(seal_more())
+
+        listener = (engine.sync_engine, "before_cursor_execute", seal_between_the_first_two_reads)
+        event.listen(*listener)
+        try:
+            report = await verify(session, town)
+        finally:
+            event.remove(*listener)
+        assert len(reads) == 3 and report.intact and report.links == 2, report
+        assert (await verify(session, town)).links == 5
+    await engine.dispose()
+    await other_engine.dispose()
 
 
 async def test_a_receipt_verifies_and_one_changed_byte_does_not(gateway):

@@ -116,14 +116,28 @@ def check(tenant: str, rows: Sequence[StatusChangeRow], head: ChainHead | None, 
 
 
 async def verify(session: AsyncSession, tenant: str) -> ChainReport:
+    """Check ``tenant``'s chain up to its head as read first.
+
+    The head is read before the links and only links up to it are checked: a sealer committing in
+    between (each statement sees the latest commits) adds links beyond the head read, which are
+    left for the next check rather than reported as a head that does not match.
+    """
+    fresh = {"populate_existing": True}  # a session reused for several checks must not see rows it loaded before
+    head = (
+        await session.execute(select(ChainHead).where(ChainHead.tenant == tenant).execution_options(**fresh))
+    ).scalar_one_or_none()
     rows = (
         await session.execute(
             select(StatusChangeRow)
-            .where(StatusChangeRow.tenant == tenant, StatusChangeRow.seq.is_not(None))
+            .where(
+                StatusChangeRow.tenant == tenant,
+                StatusChangeRow.seq.is_not(None),
+                StatusChangeRow.seq <= (head.seq if head else 0),
+            )
             .order_by(StatusChangeRow.seq)
+            .execution_options(**fresh)
         )
     ).scalars().all()
-    head = (await session.execute(select(ChainHead).where(ChainHead.tenant == tenant))).scalar_one_or_none()
     unsealed = (
         await session.execute(
             select(func.count()).select_from(StatusChangeRow).where(
@@ -132,5 +146,3 @@ async def verify(session: AsyncSession, tenant: str) -> ChainReport:
         )
     ).scalar_one()
     return check(tenant, rows, head, unsealed)
-
-
