@@ -20,11 +20,21 @@ from contracts import subjects
 from contracts.principal import Principal
 from services.notifications.consumer import ApplicationEvents
 from services.notifications.models import DeliveryRow, InboxRow, PushSubscriptionRow
+from services.notifications.webhooks import pinned, resolve
 from services.runtime import rls, streams
 from services.runtime.database import create_engine
 from tests.channel_servers import Browser, channel_servers
 from tests.conftest import gateway_client, mail_sink, running_notifications, smtp_to
-from tests.test_notifications import bus, deliveries_of, eventually, inbox_of, mails_to, publish, resident, status_changed
+from tests.test_notifications import (
+    bus,
+    deliveries_of,
+    eventually,
+    inbox_of,
+    mails_to,
+    publish,
+    resident,
+    status_changed,
+)
 
 TOWN = "kitakata"
 
@@ -140,8 +150,9 @@ async def _sync(value):
 
 
 async def test_webhooks_are_signed_and_a_receiver_down_ends_in_a_dead_letter_and_email(channels, nats_url):
+    by_name = channels.base.replace("127.0.0.1", "localhost")  # sent to the address checked, under its name
     created = await bus(nats_url, TOWN, notes.ADD_WEBHOOK, notes.AddWebhook(
-        url=f"{channels.base}/hook/{uuid.uuid4().hex[:8]}", description="LINE 連携"), admin(TOWN))
+        url=f"{by_name}/hook/{uuid.uuid4().hex[:8]}", description="LINE 連携"), admin(TOWN))
     path = "/hook/" + created["webhook"]["url"].rsplit("/", 1)[1]
     channels.secrets[path] = created["secret"]
     assert created["secret"].startswith("whsec_")
@@ -154,6 +165,7 @@ async def test_webhooks_are_signed_and_a_receiver_down_ends_in_a_dead_letter_and
         [hook] = await eventually(lambda: _sync(channels.at(path)))
         body = msgspec.json.decode(hook.body, type=notes.WebhookMessage)
         assert body.recipient == who.subject and channels.bad_signatures == 0
+        assert hook.headers["host"] == by_name.removeprefix("http://")
         await eventually(lambda: _with_status(nats_url, TOWN, first, "delivered"))
 
         # The receiver fails every attempt: temporary failures, retried, then a dead letter and email.
@@ -377,6 +389,16 @@ async def test_webhooks_must_be_https_in_production(region, nats_url, notificati
             subjects.request(TOWN, subjects.NOTIFICATIONS, notes.WEBHOOKS), b"{}", headers=_principal_header(admin(TOWN)), timeout=5,
         )
         assert b"127.0.0.1:4222" not in listed.data and b"169.254" not in listed.data
+
+
+async def test_a_webhook_is_posted_to_the_address_that_was_checked():
+    assert pinned("https://bridge.example.jp:8443/line?x=1", "203.0.113.7") == (
+        "https://203.0.113.7:8443/line?x=1", "bridge.example.jp:8443")
+    assert pinned("https://u:p@bridge.example.jp/h", "2001:db8::1") == ("https://u:p@[2001:db8::1]/h", "bridge.example.jp")
+    inward = await resolve("https://localhost/h")
+    assert inward.address is None and inward.refused in ("127.0.0.1", "::1")
+    assert (await resolve("https://localhost/h", allow_local=True)).address in ("127.0.0.1", "::1")
+    assert (await resolve("https://no-such-host.invalid/h")) == (None, "no-such-host.invalid")
 
 
 def _principal_header(who: Principal) -> dict[str, str]:

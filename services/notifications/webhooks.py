@@ -22,11 +22,13 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import msgspec
@@ -67,19 +69,42 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
     return any(hmac.compare_digest(wanted, s) for s in headers.get("webhook-signature", "").split())
 
 
-async def local_address(url: str) -> str | None:
-    """The loopback, private, link-local or otherwise non-public address ``url``'s host resolves
-    to, if any: a webhook must never make the service call into its own network (SSRF)."""
+class Resolved(NamedTuple):
+    """Where a webhook's host resolves: the address to connect to, or why not."""
+
+    address: str | None
+    refused: str | None
+
+
+async def resolve(url: str, allow_local: bool = False) -> Resolved:
+    """Refuses a host with any loopback, private, link-local or otherwise non-public address: a
+    webhook must never make the service call into its own network (SSRF). ``allow_local``: tests'
+    receivers on loopback."""
     host = urlsplit(url).hostname or ""
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, None)
+        found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
-        return host or "(no host)"  # unresolvable: refused rather than guessed
-    for *_, sockaddr in found:
-        address = ipaddress.ip_address(sockaddr[0])
-        if not address.is_global:
-            return str(address)
-    return None
+        return Resolved(None, host or "(no host)")  # unresolvable: refused rather than guessed
+    addresses = [ipaddress.ip_address(sockaddr[0]) for *_, sockaddr in found]
+    if not allow_local and (inward := next((a for a in addresses if not a.is_global), None)) is not None:
+        return Resolved(None, str(inward))
+    if not addresses:
+        return Resolved(None, host)
+    return Resolved(str(min(addresses, key=lambda a: a.version)), None)  # IPv4 first: not every network routes IPv6 out
+
+
+def pinned(url: str, address: str) -> tuple[str, str]:
+    """``url`` with its host replaced by the checked ``address``, and the Host header it had.
+
+    The POST goes to the address that was checked, not to a second lookup of the name, which an
+    attacker's DNS could answer differently (DNS rebinding). TLS still verifies the certificate
+    against the name (sent as SNI)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    at = "[" + address + "]" if ":" in address else address
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (userinfo + "@" if userinfo else "") + at + port
+    return urlunsplit(parts._replace(netloc=netloc)), f"{parts.hostname}{port}"
 
 
 def shape(row: WebhookRow) -> msg.Webhook:
@@ -93,8 +118,8 @@ async def add_webhook(ctx: Context, req: msg.AddWebhook, allow_http: bool = Fals
             FieldError(field="$.url", message_ja="連携先の URL は https で始まる必要があります。",
                        message_en="The webhook URL must start with https://."),
         ])
-    if not allow_http and (address := await local_address(req.url)) is not None:
-        raise failure(ErrorCode.VALIDATION, "Not a public address", f"the webhook's host is {address}", [
+    if not allow_http and (refused := (await resolve(req.url)).refused) is not None:
+        raise failure(ErrorCode.VALIDATION, "Not a public address", f"the webhook's host is {refused}", [
             FieldError(field="$.url", message_ja="連携先はインターネット上の公開されたアドレスにしてください。",
                        message_en="The webhook must be at a public internet address."),
         ])
@@ -168,14 +193,17 @@ class WebhookChannel:
         if item.target is None:
             return item.outcome("permanent-failure", "webhook removed by the town")
         # Checked again at each send: the name may have been pointed inward since it was added.
-        if not self._allow_local and (address := await local_address(item.target["url"])) is not None:
-            return item.outcome("permanent-failure", f"webhook host resolves to a non-public address {address}")
+        address, refused = await resolve(item.target["url"], self._allow_local)
+        if address is None:
+            return item.outcome("permanent-failure", f"webhook host does not resolve to a public address: {refused}")
+        url, host = pinned(item.target["url"], address)
         body = _ENCODER.encode(msg.WebhookMessage(
             delivery_id=item.delivery_id, tenant=item.tenant, recipient=item.recipient, kind=item.kind,
             title_ja=item.title_ja, body_ja=item.body_ja, title_en=item.title_en, body_en=item.body_en,
         ))
         timestamp = int(time.time())
         headers = {
+            "host": host,
             "content-type": "application/json",
             "webhook-id": item.delivery_id,
             "webhook-timestamp": str(timestamp),
@@ -183,7 +211,9 @@ class WebhookChannel:
         }
         async with self._slots:
             try:
-                reply = await self._client.post(item.target["url"], content=body, headers=headers)
+                reply = await self._client.post(
+                    url, content=body, headers=headers, extensions={"sni_hostname": urlsplit(item.target["url"]).hostname}
+                )
             except httpx.HTTPError as exc:
                 return item.outcome("temporary-failure", f"{type(exc).__name__}: {exc}"[:500])
         status = classify(reply.status_code)
