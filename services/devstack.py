@@ -25,7 +25,8 @@ SMTP_PORT = int(os.environ.get("AIZU_DEV_SMTP_PORT", "2525"))
 
 
 def _aizu(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env)
+    # Its own session: Ctrl-C reaches this process only, which stops the children in order.
+    return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env, start_new_session=True)
 
 
 def _run(*args: str, env: dict[str, str]) -> None:
@@ -40,6 +41,9 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
     # SIGTERM (a supervisor, `kill`) stops everything as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    #: NATS and the SMTP sink, stopped last: the services drain their connections to NATS on the way out.
+    servers: list[subprocess.Popen[bytes]] = []
+    #: The services and the gateway.
     children: list[subprocess.Popen[bytes]] = []
     pg: local_servers.EmbeddedPostgres | None = None
     env = local_servers.environment(
@@ -51,7 +55,7 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         AIZU_SMTP_PORT=str(SMTP_PORT),
     )
     try:
-        children.append(local_servers.start_nats(VAR_DIR / "nats", NATS_PORT))
+        servers.append(local_servers.start_nats(VAR_DIR / "nats", NATS_PORT, new_session=True))
         if postgres:
             pg = local_servers.EmbeddedPostgres(VAR_DIR / "postgres")
             for name in MIGRATIONS:
@@ -60,7 +64,7 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         _run("migrate", env=env)
         _run("seed", env=env)
         sink = _aizu("serve", "smtp-sink", env=env)
-        children.append(sink)
+        servers.append(sink)
         local_servers.wait_for_port(SMTP_PORT, process=sink)
         for name in MIGRATIONS:
             children.append(_aizu("serve", name, env=env))
@@ -68,19 +72,16 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         children.append(gateway)
         local_servers.wait_for_port(GATEWAY_PORT, timeout=30, process=gateway)
         _print_urls(region)
-        while all(child.poll() is None for child in children):
+        while all(child.poll() is None for child in [*servers, *children]):
             time.sleep(0.5)
-        failed = next(child for child in children if child.poll() is not None)
+        failed = next(child for child in [*servers, *children] if child.poll() is not None)
         print(f"a process stopped ({failed.args}); stopping the rest", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in reversed(children):
-            local_servers.stop(child)
+        local_servers.stop_all(children)
+        local_servers.stop_all(servers)
         if pg is not None:
             pg.stop()
 

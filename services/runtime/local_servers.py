@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -37,23 +38,32 @@ def nats_server_binary() -> str:
     return found
 
 
-def start_nats(store_dir: Path, port: int, monitor_port: int | None = None) -> subprocess.Popen[bytes]:
-    """A nats-server with JetStream storing under ``store_dir``, listening on loopback only."""
+def start_nats(store_dir: Path, port: int, monitor_port: int | None = None, new_session: bool = False) -> subprocess.Popen[bytes]:
+    """A nats-server with JetStream storing under ``store_dir``, listening on loopback only.
+    ``new_session``: out of the terminal's reach, so Ctrl-C leaves it to whoever started it."""
     store_dir.mkdir(parents=True, exist_ok=True)
     args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)]
     if monitor_port:
         args += ["-m", str(monitor_port)]
     log = open(store_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
     wait_for_port(port, process=process)
     return process
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    if process.poll() is None:
-        process.terminate()
+    stop_all([process], timeout)
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
+    """Ask every process to stop at once, then wait for all within one ``timeout``; kill the rest."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
         try:
-            process.wait(timeout)
+            process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
