@@ -13,6 +13,8 @@ GET = "application"
 TRANSITION = "transition"
 RECEIPT = "receipt"
 DOCUMENT = "document"
+#: A filed attachment, put into the uploads bucket for the caller to fetch (``contracts/uploads.py``).
+ATTACHMENT = "attachment"
 
 Status = Literal["received", "in_review", "needs_info", "approved", "rejected", "issued", "closed", "withdrawn"]
 Channel = Literal["online", "counter"]
@@ -80,12 +82,24 @@ class ApplicationSummary(msgspec.Struct, frozen=True, kw_only=True):
     location: Location | None = None
 
 
+class AttachmentInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A filed file; its content is fetched separately (``GET .../attachments/{field}``)."""
+
+    field: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
 class ApplicationDetail(msgspec.Struct, frozen=True, kw_only=True):
     summary: ApplicationSummary
+    #: An attachment's answer is the SHA-256 of its file; ``attachments`` names the file.
     answers: dict[str, Any]
     filed_by: str | None
     history: list[StatusChange]
     allowed_transitions: list[Status]
+    attachments: list[AttachmentInfo] = []
 
 
 class ApplicationList(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,6 +115,11 @@ class ListApplications(msgspec.Struct, frozen=True, kw_only=True):
 
 class GetApplication(msgspec.Struct, frozen=True, kw_only=True):
     id: str
+
+
+class GetAttachment(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    field: Annotated[str, msgspec.Meta(min_length=1, max_length=48)]
 
 
 class Transition(msgspec.Struct, frozen=True, kw_only=True):

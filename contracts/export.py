@@ -22,6 +22,7 @@ from contracts import (
     procedures,
     receipts,
     tenant_profile,
+    uploads,
 )
 
 #: Every message shape on the bus, by the name its schema file carries.
@@ -46,6 +47,8 @@ MESSAGES: dict[str, type] = {
     "applications.Transition": applications.Transition,
     "applications.Receipt": applications.Receipt,
     "applications.IssuedDocument": applications.IssuedDocument,
+    "applications.GetAttachment": applications.GetAttachment,
+    "uploads.Upload": uploads.Upload,
     "applications.ApplicationEvent": applications.ApplicationEvent,
     "receipts.VerifyRequest": receipts.VerifyRequest,
     "receipts.Verification": receipts.Verification,

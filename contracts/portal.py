@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from contracts.uploads import Upload
+
 PAGE = "page"
 
 Lang = Literal["ja", "en"]
@@ -30,6 +32,8 @@ class PageRequest(msgspec.Struct, frozen=True, kw_only=True):
     query: dict[str, str] = msgspec.field(default_factory=dict)
     #: A posted form's fields (every value of each), already CSRF-checked by the gateway.
     form: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    #: A signed-in caller's posted files, by field, already in the uploads bucket.
+    files: dict[str, list[Upload]] = msgspec.field(default_factory=dict)
     display: Display = msgspec.field(default_factory=Display)
     #: To put in the forms the page renders.
     csrf_token: str = ""
@@ -46,3 +50,6 @@ class PageReply(msgspec.Struct, frozen=True, kw_only=True):
     location: str | None = None
     #: The display settings to remember, when the page changed them.
     display: Display | None = None
+    #: Send this file instead of a page: a filed attachment the portal had put into the uploads
+    #: bucket for the caller (too big for a bus message; the gateway reads it from the bucket).
+    file: Upload | None = None

@@ -31,6 +31,7 @@ from gateway.settings import GatewaySettings
 from gateway.tenancy import TenantResolver
 from services.runtime import streams, telemetry
 from services.runtime.bus import connect
+from services.runtime.files import FileBucket
 
 
 #: Bearer-token and machine routes: no session cookie is read or set there, and no CSRF check
@@ -43,6 +44,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
     resolver = TenantResolver(region, settings)
 
     sessions = NatsKVStore()
+    files = FileBucket()
     verifier = TokenVerifier(
         settings.oidc_issuer, settings.oidc_audience, settings.oidc_client_id, settings.oidc_client_secret
     )
@@ -52,7 +54,9 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
         nc = await connect(settings.bus, "gateway")
         js = nc.jetstream()
         await streams.ensure(js, streams.AUDIT)
-        await sessions.open(js)
+        await sessions.open(js, streams.replica_count())
+        await files.create(js, streams.replica_count())
+        app.state.uploads = files
         app.state.bus = Bus(nc, settings.bus.request_timeout)
         app.state.audit = AuditLog(js)
         try:
@@ -91,6 +95,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             applications.get_receipt,
             applications.get_document,
             applications.print_document,
+            applications.get_attachment,
             inbox.list_inbox,
             inbox.mark_read,
             inbox.get_preferences,

@@ -14,6 +14,7 @@ import pytest
 from contracts.catalog import Choice, FieldDef
 from contracts.errors import ErrorCode, FieldError, ServiceFailure
 from services.procedures.answers import validate_answers
+from services.runtime.files import Uploaded
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
@@ -47,9 +48,9 @@ def upload(content: bytes, media_type: str = "image/png", filename: str = "証�
     return {"filename": filename, "media_type": media_type, "content_base64": base64.b64encode(content).decode()}
 
 
-def errors_of(fields: list[FieldDef], answers: dict[str, Any]) -> list[FieldError]:
+def errors_of(fields: list[FieldDef], answers: dict[str, Any], uploaded: dict | None = None, kept: dict | None = None) -> list[FieldError]:
     with pytest.raises(ServiceFailure) as raised:
-        validate_answers(fields, answers)
+        validate_answers(fields, answers, uploaded, kept=kept)
     envelope = raised.value.envelope
     assert envelope.code is ErrorCode.VALIDATION
     assert raised.value.status == 422
@@ -273,6 +274,28 @@ def test_attachment_base64_wrapped_in_lines_is_accepted() -> None:
     assert "\n" in wrapped
     answer = {"filename": "a.png", "media_type": "image/png", "content_base64": wrapped}
     assert validate_answers([ATTACHMENT], {"certificate": answer}).attachments[0].content == content
+
+
+def test_an_uploaded_file_is_checked_like_one_sent_in_the_answers() -> None:
+    uploaded = {
+        "u1": Uploaded(filename="証明書.png", media_type="image/png", size=len(PNG), content=PNG),
+        "u2": Uploaded(filename="写真.png", media_type="image/png", size=10_000_000, content=None),  # over the limit: not read
+        "u3": Uploaded(filename="photo.png", media_type="image/png", size=6, content=b"GIF89a"),
+    }
+    valid = validate_answers([ATTACHMENT], {"certificate": {"upload": "u1"}}, uploaded)
+    assert valid.values == {"certificate": hashlib.sha256(PNG).hexdigest()} and valid.attachments[0].filename == "証明書.png"
+    for answer, reason in (({"upload": "u2"}, "64 B 以下"), ({"upload": "u3"}, "PNG ではありません"),
+                           ({"upload": "gone"}, "保存期間が過ぎました"), ({"upload": 7}, UNREADABLE)):
+        (error,) = errors_of([ATTACHMENT], {"certificate": answer}, uploaded)
+        assert error.field == "$.answers.certificate" and reason in error.message_ja, (answer, error)
+
+
+def test_a_filed_attachment_stands_when_other_answers_are_corrected() -> None:
+    filed = hashlib.sha256(PNG).hexdigest()
+    valid = validate_answers([TEXT, ATTACHMENT], {"dog_name": "ポチ", "certificate": filed}, kept={"certificate": filed})
+    assert valid.values == {"dog_name": "ポチ", "certificate": filed} and valid.attachments == []
+    (error,) = errors_of([ATTACHMENT], {"certificate": "0" * 64}, {}, kept={"certificate": filed})
+    assert UNREADABLE in error.message_ja  # only the file that was filed stands, not any hash
 
 
 def test_valid_values_encode_as_json() -> None:

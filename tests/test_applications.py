@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -213,6 +214,37 @@ async def test_every_legal_transition_of_the_standard_workflow(gateway):
     assert history[1]["comment"] == "確認します" and response.json()["summary"]["assigned_to"] == "kitakata.caseworker"
     assert response.json()["answers"]["purpose"] == "bank"
     assert response.json()["allowed_transitions"] == []
+
+
+async def test_a_reply_to_a_request_for_information_keeps_or_replaces_the_filed_file(gateway):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 50
+
+    def attached(content: bytes) -> dict[str, str]:
+        return {"filename": "証明書.png", "media_type": "image/png", "content_base64": base64.b64encode(content).decode()}
+
+    answers = {"owner_postal_code": "966-0000", "phone": "0241-22-1111", "dog_name": "ポチ", "breed": "柴犬",
+               "coat_colour": "赤", "dog_sex": "male", "vaccination_date": "2026-04-10", "vaccination_certificate": attached(png)}
+    created = await submit(gateway, "kitakata.resident", {"code": "dog-registration", "answers": answers})
+    assert created.status_code == 201, created.text
+    app_id = created.json()["application"]["id"]
+    assert (await move(gateway, "kitakata.caseworker", app_id, "in_review")).status_code == 200
+    assert (await move(gateway, "kitakata.caseworker", app_id, "needs_info", comment="毛色を確認させてください")).status_code == 200
+    # The reply corrects another answer: the filed certificate stands as it is.
+    reply = await move(gateway, "kitakata.resident", app_id, "in_review", answers={"coat_colour": "白"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["answers"]["vaccination_certificate"] == hashlib.sha256(png).hexdigest()
+    assert (await move(gateway, "kitakata.caseworker", app_id, "needs_info", comment="証明書が読めません")).status_code == 200
+    bad = await move(gateway, "kitakata.resident", app_id, "in_review", answers={"vaccination_certificate": attached(b"GIF89a")})
+    assert bad.status_code == 422 and "$.answers.vaccination_certificate" in bad.text
+    clearer = png + b"\x01" * 10
+    replaced = await move(gateway, "kitakata.resident", app_id, "in_review", answers={"vaccination_certificate": attached(clearer)})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["answers"]["vaccination_certificate"] == hashlib.sha256(clearer).hexdigest()
+    engine = create_engine(gateway.db_url)
+    async with session_factory(engine)() as session:
+        stored = (await session.execute(text("SELECT sha256 FROM attachments WHERE application_id = :a"), {"a": app_id})).scalars().all()
+    await engine.dispose()
+    assert stored == [hashlib.sha256(clearer).hexdigest()]
 
 
 async def test_rejection_and_withdrawal(gateway):

@@ -38,6 +38,9 @@ from tests.conftest import (
     gateway_client, mail_sink, running_insights, running_notifications, running_portal, running_procedures, smtp_to,
 )
 from tests.test_broadcasts import add_residents, eventually
+from tests.pages import csrf_of, hidden
+from tests.test_portal_uploads import ANSWERS as DOG_ANSWERS
+from tests.test_portal_uploads import PNG
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -96,9 +99,9 @@ def authorised_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Author
 
 ALLOWED: dict[str, list[str]] = {
     "gateway": ["aizu.kitakata.procedures.list", "aizu.kitakata.portal.page", "aizu.audit.kitakata.cross_town",
-                "$KV.aizu_sessions.abc", "$JS.API.STREAM.NAMES"],
+                "$KV.aizu_sessions.abc", "$O.aizu_uploads.C.abc", "$JS.API.STREAM.NAMES"],
     "procedures": ["aizu.evt.kitakata.application.submitted", "aizu.audit.kitakata.staff_read", "_INBOX.x",
-                   "$JS.API.STREAM.NAMES"],
+                   "$JS.API.STREAM.NAMES", "$O.aizu_uploads.C.abc"],
     "notifications": ["aizu.evt.kitakata.broadcast.released", "aizu.evt.kitakata.delivery.finished",
                       "aizu.dlq.kitakata.notifications.event", "aizu.dlq.kitakata.notifications.delivery",
                       "$JS.API.STREAM.NAMES", "_INBOX.x"],
@@ -115,7 +118,7 @@ DENIED: dict[str, list[str]] = {
                       "aizu.kitakata.procedures.list"],
     # The portal only asks; 4-token forgeries of events, audit records and dead letters included.
     "portal": ["aizu.evt.kitakata.application.submitted", "aizu.evt.procedures.x", "aizu.audit.procedures.x",
-               "aizu.dlq.procedures.x", "aizu.kitakata.gateway.x", "$JS.API.STREAM.NAMES"],
+               "aizu.dlq.procedures.x", "aizu.kitakata.gateway.x", "$JS.API.STREAM.NAMES", "$O.aizu_uploads.C.abc"],
     "insights": ["aizu.evt.kitakata.delivery.finished", "aizu.kitakata.procedures.list"],
 }
 
@@ -317,6 +320,18 @@ async def _use_the_platform(authorised_nats: AuthorisedNats, dbs: dict[str, str]
         # The portal asks procedures on the resident's behalf; the council reads the figures.
         page = await client.get("/procedures")
         assert page.status_code == 200 and region.standard("juminhyo-copy").name_ja in page.text
+        # A phone photo attached in the portal (3 MB: many chunks, flow control): the gateway writes it
+        # to the uploads bucket, procedures reads it back, then hands it to the caseworker the same way.
+        photo = PNG + os.urandom(3_000_000)
+        form = await client.get("/procedures/dog-registration", headers=me)
+        fields = {"_csrf_token": csrf_of(form.text), "idempotency_key": hidden(form.text, "idempotency_key"), **DOG_ANSWERS}
+        filed = await client.post("/procedures/dog-registration", data=fields, headers=me, cookies=form.cookies,
+                                  files={"vaccination_certificate": ("証明書.png", photo, "image/png")})
+        assert filed.status_code == 303, filed.text[:500]
+        dog_id = filed.headers["location"].split("/")[2].split("?")[0]
+        opened = await client.get(f"/api/v1/applications/{dog_id}/attachments/vaccination_certificate",
+                                  headers=client.as_user("kitakata.caseworker"))
+        assert opened.status_code == 200 and opened.content == photo, opened.text[:300]
         figures = await client.get("/api/v1/metrics/towns", headers={**client.as_user("council.member"), "host": "council.localhost"})
         assert figures.status_code == 200, figures.text
 

@@ -8,13 +8,16 @@ import msgspec
 from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
+from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter
 
 from contracts import applications as msg
 from contracts import headers as h
 from contracts.applications import Channel, IdempotencyKey, Status
 from contracts.subjects import PROCEDURES
+from contracts.uploads import Upload
 from gateway.access import Caller
+from gateway.uploads import file_response
 from gateway.routes.replies import documented, json_reply
 
 
@@ -111,6 +114,22 @@ async def get_receipt(state: State, caller: Caller, application_id: str) -> Resp
 async def get_document(state: State, caller: Caller, application_id: str) -> Response[bytes]:
     """The document issued for an application: its signed token and a printable page."""
     return json_reply(await _one(state, caller, msg.DOCUMENT, application_id))
+
+
+@get(
+    "/api/v1/applications/{application_id:str}/attachments/{field:str}",
+    tags=["applications"],
+    media_type="application/octet-stream",
+    responses={200: ResponseSpec(None, description="The file as filed", media_type="application/octet-stream")},
+)
+async def get_attachment(state: State, caller: Caller, application_id: str, field: str) -> Response[bytes]:
+    """A file filed with an application, to its applicant and the town's staff."""
+    principal = await caller.resident_or_staff()
+    handed = msgspec.json.decode(
+        await state.bus.call(caller.tenant, PROCEDURES, msg.ATTACHMENT, msg.GetAttachment(id=application_id, field=field), principal),
+        type=Upload,
+    )
+    return await file_response(state.uploads, caller.tenant.slug, principal, handed)
 
 
 @get("/api/v1/applications/{application_id:str}/document.html", tags=["applications"], media_type="text/html")

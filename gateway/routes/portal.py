@@ -12,14 +12,17 @@ import msgspec
 from litestar import Request, Response, route
 from litestar.datastructures import Cookie, State
 from litestar.enums import HttpMethod
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 
 from contracts import portal as msg
+from contracts import uploads
 from contracts.principal import ANONYMOUS
 from contracts.subjects import PORTAL
+from contracts.uploads import Upload
 from gateway.access import Caller
+from gateway.uploads import file_response, put_files
 
 LANG_COOKIE = "aizu_lang"
 TEXT_COOKIE = "aizu_text"
@@ -58,14 +61,41 @@ def _cookies(display: msg.Display | None, secure: bool) -> list[Cookie]:
     ]
 
 
-@route(["/", "/{path:path}"], http_method=[HttpMethod.GET, HttpMethod.POST], include_in_schema=False)
+#: A page's form may carry a signed-in resident's files (two of the largest at most); any other
+#: post is held to the gateway's usual body limit.
+PAGE_BODY_LIMIT = 2 * uploads.MAX_FILE_BYTES + 1_048_576
+
+
+async def _posted(request: Request[Any, Any, Any], state: State, caller: Caller) -> tuple[dict[str, list[str]], dict[str, list[Upload]]]:
+    """A posted form's fields, and its files put into the uploads bucket (signed-in callers only)."""
+    multipart = request.content_type[0] == "multipart/form-data"
+    may_upload = multipart and caller.principal != ANONYMOUS
+    length = request.headers.get("content-length")
+    if not may_upload and (length is None or not length.isdigit() or int(length) > state.settings.max_body_bytes):
+        raise ClientException(status_code=413, detail=f"a form may be at most {state.settings.max_body_bytes} bytes")
+    posted = await request.form()
+    form = {
+        key: [v for v in posted.getall(key) if isinstance(v, str)]
+        for key in posted.keys()
+        if key != "_csrf_token"
+    }
+    files = await put_files(state.uploads, caller.tenant.slug, caller.principal, posted) if may_upload else {}
+    return {k: v for k, v in form.items() if v}, files
+
+
+@route(
+    ["/", "/{path:path}"],
+    http_method=[HttpMethod.GET, HttpMethod.POST],
+    include_in_schema=False,
+    request_max_body_size=PAGE_BODY_LIMIT,
+)
 async def page(request: Request[Any, Any, Any], state: State, caller: Caller) -> Response[Any]:
     if request.url.path.startswith(NOT_PAGES):
         raise NotFoundException(detail=f"No route {request.url.path}")
     form: dict[str, list[str]] = {}
+    files: dict[str, list[Upload]] = {}
     if request.method == HttpMethod.POST:
-        posted = await request.form()
-        form = {key: [str(v) for v in posted.getall(key)] for key in posted.keys() if key != "_csrf_token"}
+        form, files = await _posted(request, state, caller)
     token = ScopeState.from_scope(request.scope).csrf_token
     query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     page_request = msg.PageRequest(
@@ -73,6 +103,7 @@ async def page(request: Request[Any, Any, Any], state: State, caller: Caller) ->
         path=request.url.path[:512] or "/",
         query=query,
         form=form,
+        files=files,
         display=_display(request),
         csrf_token=token if isinstance(token, str) else "",
     )
@@ -88,6 +119,8 @@ async def page(request: Request[Any, Any, Any], state: State, caller: Caller) ->
     cookies = _cookies(display, secure=not state.settings.development)
     if reply.location is not None:
         return Redirect(reply.location, status_code=303, cookies=cookies, headers=PAGE_HEADERS)
+    if reply.file is not None and principal is not None:
+        return await file_response(state.uploads, caller.tenant.slug, principal, reply.file)
     headers = PAGE_HEADERS if reply.media_type.startswith("text/html") else {**PAGE_HEADERS, "Cache-Control": "public, max-age=3600"}
     if reply.download is not None:
         headers = {**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{reply.download}"'}

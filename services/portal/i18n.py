@@ -77,10 +77,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "sign_in_with_card": ("マイナンバーカードでログイン", "Sign in with My Number Card"),
     "errors_heading": ("入力に誤りがあります。次のところを直してください。", "There is a problem. Please correct the following."),
-    "attachment_note": (
-        "書類の添付が必要な手続きは、いまは窓口でお受けしています。",
-        "Procedures that need an attached document are taken at the counter for now.",
-    ),
+    "attachment_types": ("{types} のファイル（{size} まで）", "A {types} file (up to {size})"),
+    "attached_files": ("添付したファイル", "Attached files"),
+    "attachment_kept": ("添付済み：{name}（別のファイルを選ぶと置き換わります）",
+                        "Attached: {name} (choosing another file replaces it)"),
     "counter_instead": ("窓口でも手続きできます。", "You can also do this at the counter."),
     # receipt
     "received_heading": ("申請を受け付けました", "We have received your application"),

@@ -34,6 +34,11 @@ ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
     enable_async=False,
 )
+_FILE_KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
+#: An attachment field's accepted types as people know them: "JPEG/PNG/PDF".
+ENVIRONMENT.filters["file_kinds"] = lambda types: "/".join(_FILE_KINDS.get(t, t) for t in types)
+ENVIRONMENT.filters["megabytes"] = lambda size: f"{(size or 0) / 1_000_000:g} MB"
+ENVIRONMENT.filters["kilobytes"] = lambda size: f"{max(1, round((size or 0) / 1000)):,} KB"
 
 
 class Page:

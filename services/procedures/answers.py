@@ -22,6 +22,8 @@ import msgspec
 
 from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, FieldError, failure
+from contracts.uploads import UploadedAnswer
+from services.runtime.files import Uploaded
 
 Value = str | int | float
 
@@ -94,8 +96,16 @@ _SIGNATURES = {
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
 
 
-def validate_answers(fields: Sequence[FieldDef], answers: Mapping[str, Any]) -> ValidAnswers:
-    """Check ``answers`` against ``fields``; raise one VALIDATION failure naming every bad field."""
+def validate_answers(
+    fields: Sequence[FieldDef],
+    answers: Mapping[str, Any],
+    uploaded: Mapping[str, Uploaded] | None = None,
+    kept: Mapping[str, str] | None = None,
+) -> ValidAnswers:
+    """Check ``answers`` against ``fields``; raise one VALIDATION failure naming every bad field.
+
+    ``uploaded``: the files read back for the uploads that attachment answers name, by upload id.
+    ``kept``: attachments already filed (their SHA-256 by field), which stand as they are."""
     values: dict[str, Value] = {}
     attachments: list[StoredAttachment] = []
     errors: list[FieldError] = []
@@ -106,8 +116,10 @@ def validate_answers(fields: Sequence[FieldDef], answers: Mapping[str, Any]) -> 
                 errors.append(_error(field.name, _missing(field)))
             continue
         try:
-            if field.kind == "attachment":
-                stored = _attachment(field, value)
+            if field.kind == "attachment" and kept and value == kept.get(field.name):
+                values[field.name] = value
+            elif field.kind == "attachment":
+                stored = _attachment(field, value, uploaded or {})
                 attachments.append(stored)
                 values[field.name] = stored.sha256
             else:
@@ -333,17 +345,38 @@ def _size(limit: int) -> str:
     return f"{limit / 1_000:g} KB" if limit >= 1_000 else f"{limit} B"
 
 
-def _attachment(field: FieldDef, value: Any) -> StoredAttachment:
+def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -> StoredAttachment:
+    """A file sent in the answers (base64) or attached in the portal (an upload's id)."""
     unreadable = _Rejected(
         f"{field.label_ja}のファイルを読み取れませんでした。もう一度添付してください。",
         f"{field.label_en}: the file could not be read; please attach it again.",
     )
-    try:
-        upload = msgspec.convert(value, Attachment)
-    except msgspec.ValidationError:
-        raise unreadable from None
+    limit = field.max_bytes or _ATTACHMENT_CEILING
+    too_big = _Rejected(
+        f"{field.label_ja}のファイルが大きすぎます。{_size(limit)} 以下のファイルを添付してください。",
+        f"{field.label_en}: the file is too large; please attach a file of at most {_size(limit)}.",
+    )
+    content: bytes | None
+    if isinstance(value, dict) and "upload" in value:
+        try:
+            ref = msgspec.convert(value, UploadedAnswer)
+        except msgspec.ValidationError:
+            raise unreadable from None
+        found = uploaded.get(ref.upload)
+        if found is None:
+            raise _Rejected(
+                f"{field.label_ja}のファイルの保存期間が過ぎました。もう一度添付してください。",
+                f"{field.label_en}: the attached file is no longer kept; please attach it again.",
+            )
+        raw_filename, raw_media_type, content = found.filename, found.media_type, found.content
+    else:
+        try:
+            upload = msgspec.convert(value, Attachment)
+        except msgspec.ValidationError:
+            raise unreadable from None
+        raw_filename, raw_media_type, content = upload.filename, upload.media_type, None
     # NFC: Safari on a Mac sends Japanese file names with separate voiced marks.
-    filename = unicodedata.normalize("NFC", upload.filename).strip()
+    filename = unicodedata.normalize("NFC", raw_filename).strip()
     if (
         not filename
         or len(filename) > _FILENAME_MAX
@@ -358,25 +391,24 @@ def _attachment(field: FieldDef, value: Any) -> StoredAttachment:
         )
     allowed = [t.lower() for t in field.media_types]
     names = "、".join(_TYPE_NAMES.get(t, t) for t in allowed)
-    media_type = upload.media_type.strip().lower()
+    media_type = raw_media_type.strip().lower()
     if media_type not in allowed:
         raise _Rejected(
             f"{field.label_ja}は {names} のファイルを添付してください。",
             f"{field.label_en}: please attach a file of type {', '.join(_TYPE_NAMES.get(t, t) for t in allowed)}.",
         )
-    limit = field.max_bytes or _ATTACHMENT_CEILING
-    too_big = _Rejected(
-        f"{field.label_ja}のファイルが大きすぎます。{_size(limit)} 以下のファイルを添付してください。",
-        f"{field.label_en}: the file is too large; please attach a file of at most {_size(limit)}.",
-    )
-    # Encoders may wrap base64 in lines; those breaks carry no data.
-    encoded = "".join(upload.content_base64.split())
-    if len(encoded) > 4 * -(-limit // 3):  # longer than any encoding of `limit` bytes: do not decode it
-        raise too_big
-    try:
-        content = base64.b64decode(encoded, validate=True)
-    except ValueError:  # binascii.Error, or non-ASCII text
-        raise unreadable from None
+    if isinstance(value, dict) and "upload" in value:
+        if content is None:  # over the field's limit: the reader left it in the bucket
+            raise too_big
+    else:
+        # Encoders may wrap base64 in lines; those breaks carry no data.
+        encoded = "".join(upload.content_base64.split())
+        if len(encoded) > 4 * -(-limit // 3):  # longer than any encoding of `limit` bytes: do not decode it
+            raise too_big
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except ValueError:  # binascii.Error, or non-ASCII text
+            raise unreadable from None
     if not content:
         raise _Rejected(
             f"{field.label_ja}のファイルが空です。中身のあるファイルを添付してください。",

@@ -36,6 +36,7 @@ def build(catalog_max_age: float | None = None, region: Region | None = None) ->
     async def start_relay(nc: Client, engine: AsyncEngine) -> None:
         js = nc.jetstream()
         await streams.ensure(js, streams.EVENTS, streams.AUDIT)
+        handlers.files.attach(js)
         # Town by town: the outbox has row-level security like every table (services/runtime/rls.py).
         towns = [town.slug for town in region.towns]
         sessions = rls.sessionmaker(engine, expire_on_commit=False)

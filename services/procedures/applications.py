@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from joserfc import jws
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from contracts.principal import Principal
 from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetail
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Region
+from contracts.uploads import Upload
 from services.procedures import documents, idempotency, workflow
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
@@ -46,7 +47,9 @@ from services.procedures.prefill import (
     require_assurance,
 )
 from services.procedures.receipts import Signer, digest
+from services.procedures.uploads import read_uploads, upload_ids
 from services.runtime.database import utc
+from services.runtime.files import FileBucket
 from services.runtime.outbox import OutboxRelay, new_event
 from services.runtime.service import Context, ServiceApp
 
@@ -119,6 +122,7 @@ class Applications:
         self.sealer: Sealer | None = None
         self.keys = idempotency.Keys()
         self.filer: Filer | None = None
+        self.files = FileBucket()
 
     def committed(self, town: str) -> None:
         """A town's changes with events and links committed: publish and seal them soon."""
@@ -224,9 +228,13 @@ class Applications:
                            message_en="This procedure takes no location."),
             ])
         answers, channel, applicant = await self._answers_for(ctx, req, procedure)
-        valid = validate_answers(procedure.fields, answers)
+        uploaded = await read_uploads(self.files, ctx.tenant, ctx.principal.subject, procedure.fields, answers)
+        valid = validate_answers(procedure.fields, answers, uploaded)
         session = ctx.session
-        digest = idempotency.request_hash(_ENCODER.encode(req))
+        # A file posted twice (a double tap on a form with an attachment) makes two uploads of the
+        # same content: the request is the same when the files are.
+        same_files = {name: {"sha256": valid.values[name]} for name in upload_ids(procedure.fields, req.answers)}
+        digest = idempotency.request_hash(_ENCODER.encode(msgspec.structs.replace(req, answers={**req.answers, **same_files})))
         subject = ctx.principal.subject
         async with self.keys.claim(ctx.tenant, subject, key):
             await idle(session)
@@ -321,8 +329,17 @@ class Applications:
             )
         ).scalars().all()
         procedure = await self.procedure(ctx, app.code)
+        files = (
+            await ctx.session.execute(
+                select(AttachmentRow.field, AttachmentRow.filename, AttachmentRow.media_type, AttachmentRow.size,
+                       AttachmentRow.sha256)
+                .where(AttachmentRow.tenant == ctx.tenant, AttachmentRow.application_id == app.id)
+                .order_by(AttachmentRow.id)
+            )
+        ).all()
         return msg.ApplicationDetail(
             summary=summary(app, procedure),
+            attachments=[msg.AttachmentInfo(field=f, filename=n, media_type=t, size=z, sha256=h) for f, n, t, z, h in files],
             answers=msgspec.json.decode(app.answers_json),
             filed_by=app.filed_by,
             history=[
@@ -361,6 +378,20 @@ class Applications:
         if role == workflow.STAFF:
             await self._audit_staff_read(ctx, app)
         return result
+
+    async def attachment(self, ctx: Context, req: msg.GetAttachment) -> Upload:
+        """A filed file, put into the uploads bucket for this caller alone to fetch."""
+        app, role = await self._load(ctx, req.id)
+        row = (await ctx.session.execute(
+            select(AttachmentRow).where(
+                AttachmentRow.tenant == ctx.tenant, AttachmentRow.application_id == app.id, AttachmentRow.field == req.field)
+        )).scalar_one_or_none()
+        if row is None:
+            raise failure(ErrorCode.NOT_FOUND, "No such attachment", f"this application has no file for {req.field!r}")
+        handed = await self.files.put(ctx.tenant, ctx.principal.subject, row.filename, row.media_type, row.content, row.size)
+        if role == workflow.STAFF:
+            await self._audit_staff_read(ctx, app)
+        return handed
 
     async def _audit_staff_read(self, ctx: Context, app: Application) -> None:
         """A staff member read a resident's record: recorded like every other audit entry.
@@ -414,7 +445,16 @@ class Applications:
                     raise failure(
                         ErrorCode.VALIDATION, "Answers not expected", "answers go with a reply to a request for information"
                     )
-                answers = validate_answers(procedure.fields, {**answers, **req.answers}).values
+                filed = {f.name: answers[f.name] for f in procedure.fields if f.kind == "attachment" and f.name in answers}
+                uploaded = await read_uploads(self.files, ctx.tenant, ctx.principal.subject, procedure.fields, req.answers)
+                valid = validate_answers(procedure.fields, {**answers, **req.answers}, uploaded, kept=filed)
+                answers = valid.values
+                # A file sent with the reply replaces the one filed for its field.
+                for a in valid.attachments:
+                    await session.execute(delete(AttachmentRow).where(
+                        AttachmentRow.tenant == ctx.tenant, AttachmentRow.application_id == app.id, AttachmentRow.field == a.field))
+                    session.add(AttachmentRow(tenant=ctx.tenant, application_id=app.id, field=a.field, filename=a.filename,
+                                              media_type=a.media_type, size=a.size, sha256=a.sha256, content=a.content))
             now = datetime.now(UTC)
             from_status, app.status, app.updated_at = app.status, req.to, now
             app.answers_json = _ENCODER.encode(answers)
@@ -452,4 +492,5 @@ def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Re
     app.endpoint(msg.TRANSITION, msg.Transition)(applications.transition)
     app.endpoint(msg.RECEIPT, msg.GetApplication)(applications.receipt)
     app.endpoint(msg.DOCUMENT, msg.GetApplication)(applications.document)
+    app.endpoint(msg.ATTACHMENT, msg.GetAttachment)(applications.attachment)
     return applications

@@ -44,10 +44,15 @@ DEAD_LETTERS = StreamConfig(
 )
 
 
+def replica_count() -> int:
+    """How many copies JetStream keeps of streams and buckets: ``AIZU_STREAM_REPLICAS`` (3 on the
+    production cluster, 1 on a single development server)."""
+    return int(os.environ.get("AIZU_STREAM_REPLICAS", "1"))
+
+
 async def ensure(js: JetStreamContext, *configs: StreamConfig, replicas: int | None = None) -> None:
-    """Create the streams that are missing. Replicas: ``AIZU_STREAM_REPLICAS`` (3 on the production
-    cluster, 1 on a single development server) unless given."""
-    replicas = replicas or int(os.environ.get("AIZU_STREAM_REPLICAS", "1"))
+    """Create the streams that are missing, with ``replica_count()`` copies unless given."""
+    replicas = replicas or replica_count()
     for config in configs:
         config.num_replicas = replicas
         try:

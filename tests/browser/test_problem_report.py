@@ -12,7 +12,7 @@ import re
 from playwright.async_api import Page, expect
 
 from tests.browser import axe
-from tests.browser.conftest import BrowserStack, SignedIn
+from tests.browser.conftest import BrowserStack, SignedIn, screenshot
 
 REPORT = "道路損傷の通報"
 
@@ -51,6 +51,29 @@ async def test_a_report_posts_without_javascript(browser_stack: BrowserStack, si
     await page.get_by_label("場所の説明（目印・住所など）").fill("押切川公園の駐車場入口")
     await page.get_by_role("button", name="通報する").click()
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
+
+
+async def test_a_photo_goes_with_the_report_and_is_kept_while_the_place_is_added(
+    browser_stack: BrowserStack, signed_in: SignedIn, axe_source: str
+) -> None:
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    page = await signed_in("kitakata.resident")
+    await _open_form(page, browser_stack)
+    await page.get_by_label(re.compile("^写真")).set_input_files({"name": "道路の穴.png", "mimeType": "image/png", "buffer": photo})
+    await page.get_by_role("button", name="通報する").click()
+    await expect(page.get_by_role("alert")).to_contain_text("場所の説明か、緯度と経度の両方を入力してください。")
+    # The photo was received: it is not asked for again.
+    await expect(page.get_by_text("添付済み：道路の穴.png")).to_be_visible()
+    await screenshot(page, "report-photo-kept")
+    await page.get_by_label("場所の説明（目印・住所など）").fill("喜多方市役所前の交差点")
+    await page.get_by_role("button", name="通報する").click()
+    await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
+    link = page.get_by_role("main").get_by_role("link", name="道路の穴.png")
+    await expect(link).to_be_visible()
+    await axe.check(page, axe_source, "a report received with its photo")
+    await screenshot(page, "report-with-photo")
+    opened = await page.goto(browser_stack.url("kitakata", await link.get_attribute("href") or ""))
+    assert opened is not None and opened.ok and await opened.body() == photo, (opened.status, await opened.text())
 
 
 async def _reports_filed(page: Page, stack: BrowserStack) -> int:

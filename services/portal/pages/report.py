@@ -17,8 +17,9 @@ from contracts.errors import ErrorCode, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from contracts.tenants import Tenant
+from contracts.uploads import Upload
 from services.portal import i18n
-from services.portal.pages.resident import _answers, _catalog, _detail
+from services.portal.pages.resident import _answers, _attached, _catalog, _detail
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
 
@@ -82,8 +83,10 @@ async def report(page: Page) -> PageReply:
         return page.not_found()
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
+    attached: dict[str, Upload] = {}
     if page.request.method == "POST" and page.has_role("resident"):
         values = {k: page.field(k) for k in page.request.form}
+        attached = _attached(page, detail.fields)
         try:
             location = _location(page)
         except (ValueError, msgspec.ValidationError):
@@ -92,7 +95,7 @@ async def report(page: Page) -> PageReply:
             try:
                 submitted = await page.fetch(
                     PROCEDURES, apps.SUBMIT,
-                    apps.SubmitApplication(code=detail.code, answers=_answers(page, detail.fields), location=location),
+                    apps.SubmitApplication(code=detail.code, answers=_answers(page, detail.fields, attached), location=location),
                     apps.Submitted, headers={h.IDEMPOTENCY_KEY: page.field("idempotency_key") or str(uuid.uuid4())},
                 )
             except ServiceFailure as exc:
@@ -104,5 +107,5 @@ async def report(page: Page) -> PageReply:
     centre = page.tenant.centre if isinstance(page.tenant, Tenant) and page.tenant.centre else [37.4948, 139.9298]
     return page.render(
         "report.html", status=422 if errors else 200, detail=detail, values=values, errors=errors,
-        centre=centre, idempotency_key=page.field("idempotency_key") or str(uuid.uuid4()),
+        kept={name: upload for name, upload in attached.items() if name not in errors}, centre=centre, idempotency_key=page.field("idempotency_key") or str(uuid.uuid4()),
     )

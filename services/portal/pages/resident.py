@@ -18,6 +18,7 @@ from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure
 from contracts.portal import Display, PageReply
 from contracts.subjects import NOTIFICATIONS, PROCEDURES
+from contracts.uploads import Upload
 from services.portal import search
 from services.portal.pages import push
 from services.portal.routing import Routes
@@ -67,9 +68,28 @@ async def _detail(page: Page, code: str) -> procs.ProcedureDetail:
     return await page.fetch(PROCEDURES, procs.GET, procs.GetProcedure(code=code), procs.ProcedureDetail)
 
 
-def _answers(page: Page, fields: list[FieldDef]) -> dict[str, Any]:
-    """The posted form as the service's answers: blank fields left out, numbers as numbers."""
-    answers: dict[str, Any] = {}
+#: Hidden fields that keep a file attached by an earlier post of the same form (its upload's id
+#: and name), so a resident correcting another answer does not have to attach it again.
+KEPT_ID, KEPT_NAME = "__upload", "__filename"
+
+
+def _attached(page: Page, fields: list[FieldDef]) -> dict[str, Upload]:
+    """The file of each attachment field: the one posted now, else the one kept from before."""
+    attached: dict[str, Upload] = {}
+    for f in fields:
+        if f.kind != "attachment":
+            continue
+        if posted := page.request.files.get(f.name):
+            attached[f.name] = posted[0]
+        elif kept := page.field(f.name + KEPT_ID):
+            attached[f.name] = Upload(id=kept[:64], filename=page.field(f.name + KEPT_NAME)[:255], media_type="", size=0)
+    return attached
+
+
+def _answers(page: Page, fields: list[FieldDef], attached: dict[str, Upload] | None = None) -> dict[str, Any]:
+    """The posted form as the service's answers: blank fields left out, numbers as numbers,
+    attachments as the uploads the gateway made of them."""
+    answers: dict[str, Any] = {name: {"upload": upload.id} for name, upload in (attached or {}).items()}
     for f in fields:
         if f.kind == "attachment":
             continue
@@ -96,15 +116,16 @@ async def procedure(page: Page) -> PageReply:
     errors: dict[str, str] = {}
     needs_card = detail.assurance == "jpki" and (page.principal is None or page.principal.acr != "jpki")
     can_apply = page.has_role("resident") and not needs_card
-    attachments = any(f.kind == "attachment" and f.required for f in detail.fields)
+    attached: dict[str, Upload] = {}
     if can_apply:
         prefilled = await page.fetch(PROCEDURES, procs.PREFILL, procs.Prefill(code=detail.code), procs.PrefilledForm)
         values, sources = dict(prefilled.values), prefilled.sources
     # What the verified identity says is shown, not asked: the service takes it from the token.
     verified = {name for name, source in sources.items() if source != "history"}
-    if page.request.method == "POST" and can_apply and not attachments:
+    if page.request.method == "POST" and can_apply:
         key = page.field("idempotency_key") or str(uuid.uuid4())
-        answers = {k: v for k, v in _answers(page, detail.fields).items() if k not in verified}
+        attached = _attached(page, detail.fields)
+        answers = {k: v for k, v in _answers(page, detail.fields, attached).items() if k not in verified}
         try:
             submitted = await page.fetch(
                 PROCEDURES, apps.SUBMIT, apps.SubmitApplication(code=detail.code, answers=answers),
@@ -115,6 +136,7 @@ async def procedure(page: Page) -> PageReply:
                 raise
             errors = field_errors(exc, page.lang)
             values.update({k: page.field(k) for k in page.request.form if k not in verified})
+            attached = {name: upload for name, upload in attached.items() if name not in errors}
         else:
             return page.redirect(f"/applications/{submitted.application.id}?received=1")
     return page.render(
@@ -127,7 +149,7 @@ async def procedure(page: Page) -> PageReply:
         errors=errors,
         needs_card=needs_card,
         can_apply=can_apply,
-        attachments=attachments,
+        kept=attached,
         idempotency_key=page.field("idempotency_key") or str(uuid.uuid4()),
     )
 
@@ -145,6 +167,17 @@ async def application(page: Page) -> PageReply:
     if page.query("received"):
         receipt = await page.fetch(PROCEDURES, apps.RECEIPT, apps.GetApplication(id=detail.summary.id), apps.Receipt)
     return page.render("application.html", detail=detail, receipt=receipt, local=local)
+
+
+@routes.page("/applications/{id}/files/{field}", audience="resident")
+async def attached_file(page: Page) -> PageReply:
+    """A file the resident filed, handed over through the uploads bucket."""
+    return await send_attachment(page)
+
+
+async def send_attachment(page: Page) -> PageReply:
+    wanted = apps.GetAttachment(id=page.params["id"], field=page.params["field"][:48])
+    return PageReply(file=await page.fetch(PROCEDURES, apps.ATTACHMENT, wanted, Upload))
 
 
 @routes.page("/applications/{id}/receipt", audience="resident")

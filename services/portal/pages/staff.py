@@ -22,7 +22,7 @@ from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from services.portal.pages import staff_broadcasts, staff_counter, staff_templates, staff_words  # noqa: F401 (words register on import)
-from services.portal.pages.resident import local
+from services.portal.pages.resident import local, send_attachment
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
 
@@ -75,27 +75,42 @@ async def queue(page: Page) -> PageReply:
 
 
 def _shown(value: Any, field: FieldDef | None, page: Page) -> str:
-    """An answer as staff read it: a choice by its label, an attachment by its file name."""
+    """An answer as staff read it: a choice by its label."""
     if field is not None and field.kind == "choice":
         for c in field.choices:
             if c.value == str(value):
                 return page.pick(c.label_ja, c.label_en)
-    if isinstance(value, dict):
-        return str(value.get("filename") or value.get("name") or value)
     return str(value)
 
 
-async def _answers(page: Page, detail: apps.ApplicationDetail) -> list[tuple[str, str]]:
-    """(label, value) of each answer, in the form's order; answers the form no longer has last."""
+async def _answers(page: Page, detail: apps.ApplicationDetail) -> list[tuple[str, str, str | None]]:
+    """(label, value, link) of each answer, in the form's order; answers the form no longer has
+    last. A file is shown by its name, linked to its content."""
     try:
         procedure = await page.fetch(PROCEDURES, procs.GET, procs.GetProcedure(code=detail.summary.code), procs.ProcedureDetail)
         fields = procedure.fields
     except ServiceFailure:
         fields = []  # the town stopped offering it: the answers are still the record
-    rows = [(page.pick(f.label_ja, f.label_en), _shown(detail.answers[f.name], f, page)) for f in fields if f.name in detail.answers]
+    files = {f.field: f for f in detail.attachments}
+    rows: list[tuple[str, str, str | None]] = []
+    for f in fields:
+        if f.name in files:
+            rows.append((page.pick(f.label_ja, f.label_en), files[f.name].filename, attachment_url(detail, f.name)))
+        elif f.name in detail.answers:
+            rows.append((page.pick(f.label_ja, f.label_en), _shown(detail.answers[f.name], f, page), None))
     known = {f.name for f in fields}
-    rows += [(name, _shown(value, None, page)) for name, value in detail.answers.items() if name not in known]
+    rows += [(name, _shown(value, None, page), None) for name, value in detail.answers.items() if name not in known]
     return rows
+
+
+def attachment_url(detail: apps.ApplicationDetail, field: str) -> str:
+    return f"/staff/applications/{detail.summary.id}/files/{field}"
+
+
+@routes.page("/staff/applications/{id}/files/{field}", audience="staff")
+async def attached_file(page: Page) -> PageReply:
+    """A file filed with an application, for the town's staff (the read is audited)."""
+    return await send_attachment(page)
 
 
 @routes.page("/staff/applications/{id}", methods=("GET", "POST"), audience="staff")
