@@ -38,8 +38,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_dev(region: Region, *, postgres: bool = False) -> int:
-    # SIGTERM (a supervisor, `kill`) stops everything as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (a supervisor, `kill`) stops everything as cleanly as Ctrl-C does; SIGINT is set too,
+    # since a shell starts background jobs with it ignored and Python then leaves it ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     #: NATS and the SMTP sink, stopped last: the services drain their connections to NATS on the way out.
     servers: list[subprocess.Popen[bytes]] = []
