@@ -21,6 +21,11 @@ BUCKET = "aizu_uploads"
 MAX_AGE = 3600
 #: The largest single file accepted into the bucket; each procedure's field sets its own, smaller, limit.
 MAX_FILE_BYTES = 20_000_000
+#: The bucket's whole size unless ``AIZU_UPLOADS_MAX_BYTES`` says otherwise: a full bucket refuses
+#: new files (the resident is asked to try again) rather than fill JetStream's disk.
+BUCKET_MAX_BYTES = 2_000_000_000
+#: The media types attachments may have, as people know them.
+FILE_KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
 
 HEADER_TENANT = "Aizu-Tenant"
 HEADER_SUBJECT = "Aizu-Subject"

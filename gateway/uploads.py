@@ -6,15 +6,46 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Response
+from litestar.types import ASGIApp, Receive, Scope, Send
+from nats.errors import Error as NatsError
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException, ServiceUnavailableException
 
 from contracts import uploads
 from contracts.principal import Principal
+from gateway.routes.signin import BINDING_COOKIE
 from services.runtime.files import FileBucket
 
 #: Shown in the browser (staff read a photo or a scan at once); anything else is downloaded.
 INLINE_TYPES = ("image/jpeg", "image/png")
+#: The files one form may carry (no procedure asks for more than one; a second for a retry).
+MAX_FILES_PER_FORM = 2
+#: A page's form may carry a signed-in caller's files; any other post is held to the gateway's
+#: usual body limit (``limit_forms``).
+PAGE_BODY_LIMIT = MAX_FILES_PER_FORM * uploads.MAX_FILE_BYTES + 1_048_576
+
+
+def limit_forms(app: ASGIApp) -> ASGIApp:
+    """Route middleware, run before the CSRF check reads the form: only a multipart post from a
+    signed-in browser (the cookie sign-in binds the session to, or a bearer token) may be larger
+    than ``max_body_bytes``; whether the caller really is signed in is settled later, and an
+    anonymous one stores nothing."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            limit = scope["app"].state.settings.max_body_bytes
+            signed_in = f"{BINDING_COOKIE}=" in headers.get("cookie", "") or headers.get("authorization", "").startswith("Bearer ")
+            if signed_in and headers.get("content-type", "").startswith("multipart/form-data"):
+                limit = PAGE_BODY_LIMIT
+            length = headers.get("content-length", "")
+            if not length.isdigit():
+                raise ClientException(status_code=411, detail="a form post needs a Content-Length")
+            if int(length) > limit:
+                raise ClientException(status_code=413, detail=f"a form may be at most {limit} bytes")
+        await app(scope, receive, send)
+
+    return middleware
 
 
 async def put_file(bucket: FileBucket, tenant: str, who: Principal, file: UploadFile) -> uploads.Upload | None:
@@ -31,11 +62,17 @@ async def put_file(bucket: FileBucket, tenant: str, who: Principal, file: Upload
 
 async def put_files(bucket: FileBucket, tenant: str, who: Principal, posted: Any) -> dict[str, list[uploads.Upload]]:
     """Every file field of a parsed multipart form, by field name."""
+    chosen = [(key, value) for key in posted for value in posted.getall(key) if isinstance(value, UploadFile) and value.filename]
+    if len(chosen) > MAX_FILES_PER_FORM:
+        raise ClientException(status_code=413, detail=f"a form may carry at most {MAX_FILES_PER_FORM} files")
     files: dict[str, list[uploads.Upload]] = {}
-    for key in posted:
-        for value in posted.getall(key):
-            if isinstance(value, UploadFile) and (stored := await put_file(bucket, tenant, who, value)) is not None:
-                files.setdefault(key, []).append(stored)
+    for key, value in chosen:
+        try:
+            stored = await put_file(bucket, tenant, who, value)
+        except (NatsError, RuntimeError) as exc:  # the bucket full or NATS away: try again later
+            raise ServiceUnavailableException(detail="the file could not be kept; please try again") from exc
+        if stored is not None:
+            files.setdefault(key, []).append(stored)
     return files
 
 
@@ -47,7 +84,10 @@ def content_disposition(kind: str, filename: str) -> str:
 
 async def file_response(bucket: FileBucket, tenant: str, who: Principal, handed: uploads.Upload) -> Response[bytes]:
     """The file a service put into the bucket for ``who``, as the browser should receive it."""
-    file = await bucket.read(tenant, who.subject, handed.id)
+    try:
+        file = await bucket.read(tenant, who.subject, handed.id)
+    finally:
+        await bucket.discard(handed.id)  # handed over once: the copy need not wait out the hour
     if file is None or file.content is None:
         raise ServiceUnavailableException(detail="the file could not be handed over; please try again")
     kind = "inline" if file.media_type in INLINE_TYPES else "attachment"

@@ -395,6 +395,7 @@ async def test_a_webhook_is_posted_to_the_address_that_was_checked():
     assert pinned("https://bridge.example.jp:8443/line?x=1", "203.0.113.7") == (
         "https://203.0.113.7:8443/line?x=1", "bridge.example.jp:8443")
     assert pinned("https://u:p@bridge.example.jp/h", "2001:db8::1") == ("https://u:p@[2001:db8::1]/h", "bridge.example.jp")
+    assert pinned("https://[2001:db8::1]:8443/h", "2001:db8::1") == ("https://[2001:db8::1]:8443/h", "[2001:db8::1]:8443")
     inward = await resolve("https://localhost/h")
     assert inward.address is None and inward.refused in ("127.0.0.1", "::1")
     assert (await resolve("https://localhost/h", allow_local=True)).address in ("127.0.0.1", "::1")

@@ -7,15 +7,14 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import nats
 import pytest
 
 from contracts import uploads
-from contracts.tenants import Region
-from tests.conftest import GatewayClient, gateway_client, running_notifications, running_portal, running_procedures
+from tests.conftest import GatewayClient
 from tests.pages import csrf_of, hidden, main_of
+from tests.test_portal_pages import site  # noqa: F401 (the same site: procedures, notifications, portal, gateway)
 
 pytestmark = pytest.mark.parametrize(("procedures_db", "notifications_db", "portal_db"), [("sqlite",) * 3], indirect=True)
 
@@ -25,14 +24,6 @@ DOG = "/procedures/dog-registration"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 ANSWERS = {"owner_postal_code": "966-0000", "phone": "0241-22-1111", "dog_name": "ポチ", "breed": "柴犬",
            "coat_colour": "赤", "dog_sex": "male", "vaccination_date": "2026-04-10"}
-
-
-@pytest.fixture
-async def site(nats_url: str, procedures_db: str, notifications_db: str, portal_db: str, region: Region) -> AsyncIterator[GatewayClient]:
-    async with running_procedures(nats_url, procedures_db), running_notifications(nats_url, notifications_db):
-        async with running_portal(nats_url, portal_db, region):
-            async with gateway_client(region, nats_url, host="kitakata.localhost") as client:
-                yield client
 
 
 async def _form(site: GatewayClient, user: str = RESIDENT, path: str = DOG, host: str = "kitakata.localhost"):
@@ -159,3 +150,13 @@ async def test_uploads_need_a_signed_in_caller_and_expire(site: GatewayClient, n
         assert after == before
     finally:
         await nc.close()
+
+
+async def test_big_or_many_files_are_refused_before_anything_is_kept(site: GatewayClient) -> None:
+    page, fields = await _form(site)
+    three = {f"f{i}": (f"{i}.png", PNG, "image/png") for i in range(3)}
+    many = await site.post(DOG, data={**fields, **ANSWERS}, files=three, headers=site.as_user(RESIDENT), cookies=page.cookies)
+    assert many.status_code == 413 and "at most 2 files" in many.text
+    # A plain form is held to the usual limit, signed in or not, before it is read.
+    long_form = await site.post(DOG, data={**fields, "dog_name": "x" * 2_000_000}, headers=site.as_user(RESIDENT), cookies=page.cookies)
+    assert long_form.status_code == 413

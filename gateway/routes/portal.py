@@ -17,12 +17,11 @@ from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 
 from contracts import portal as msg
-from contracts import uploads
 from contracts.principal import ANONYMOUS
 from contracts.subjects import PORTAL
 from contracts.uploads import Upload
 from gateway.access import Caller
-from gateway.uploads import file_response, put_files
+from gateway.uploads import PAGE_BODY_LIMIT, content_disposition, file_response, limit_forms, put_files
 
 LANG_COOKIE = "aizu_lang"
 TEXT_COOKIE = "aizu_text"
@@ -61,25 +60,16 @@ def _cookies(display: msg.Display | None, secure: bool) -> list[Cookie]:
     ]
 
 
-#: A page's form may carry a signed-in resident's files (two of the largest at most); any other
-#: post is held to the gateway's usual body limit.
-PAGE_BODY_LIMIT = 2 * uploads.MAX_FILE_BYTES + 1_048_576
-
-
 async def _posted(request: Request[Any, Any, Any], state: State, caller: Caller) -> tuple[dict[str, list[str]], dict[str, list[Upload]]]:
     """A posted form's fields, and its files put into the uploads bucket (signed-in callers only)."""
-    multipart = request.content_type[0] == "multipart/form-data"
-    may_upload = multipart and caller.principal != ANONYMOUS
-    length = request.headers.get("content-length")
-    if not may_upload and (length is None or not length.isdigit() or int(length) > state.settings.max_body_bytes):
-        raise ClientException(status_code=413, detail=f"a form may be at most {state.settings.max_body_bytes} bytes")
     posted = await request.form()
-    form = {
-        key: [v for v in posted.getall(key) if isinstance(v, str)]
-        for key in posted.keys()
-        if key != "_csrf_token"
-    }
-    files = await put_files(state.uploads, caller.tenant.slug, caller.principal, posted) if may_upload else {}
+    form = {key: [v for v in posted.getall(key) if isinstance(v, str)] for key in posted if key != "_csrf_token"}
+    if sum(len(v) for values in form.values() for v in values) > state.settings.max_body_bytes:
+        raise ClientException(status_code=413, detail=f"a form's text may be at most {state.settings.max_body_bytes} bytes")
+    multipart = request.content_type[0] == "multipart/form-data"
+    files: dict[str, list[Upload]] = {}
+    if multipart and caller.principal != ANONYMOUS:
+        files = await put_files(state.uploads, caller.tenant.slug, caller.principal, posted)
     return {k: v for k, v in form.items() if v}, files
 
 
@@ -88,6 +78,7 @@ async def _posted(request: Request[Any, Any, Any], state: State, caller: Caller)
     http_method=[HttpMethod.GET, HttpMethod.POST],
     include_in_schema=False,
     request_max_body_size=PAGE_BODY_LIMIT,
+    middleware=[limit_forms],
 )
 async def page(request: Request[Any, Any, Any], state: State, caller: Caller) -> Response[Any]:
     if request.url.path.startswith(NOT_PAGES):
@@ -123,5 +114,5 @@ async def page(request: Request[Any, Any, Any], state: State, caller: Caller) ->
         return await file_response(state.uploads, caller.tenant.slug, principal, reply.file)
     headers = PAGE_HEADERS if reply.media_type.startswith("text/html") else {**PAGE_HEADERS, "Cache-Control": "public, max-age=3600"}
     if reply.download is not None:
-        headers = {**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{reply.download}"'}
+        headers = {**PAGE_HEADERS, "Content-Disposition": content_disposition("attachment", reply.download)}
     return Response(reply.html, status_code=reply.status, media_type=reply.media_type, cookies=cookies, headers=headers)

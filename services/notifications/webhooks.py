@@ -104,7 +104,8 @@ def pinned(url: str, address: str) -> tuple[str, str]:
     at = "[" + address + "]" if ":" in address else address
     userinfo = parts.netloc.rpartition("@")[0]
     netloc = (userinfo + "@" if userinfo else "") + at + port
-    return urlunsplit(parts._replace(netloc=netloc)), f"{parts.hostname}{port}"
+    name = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return urlunsplit(parts._replace(netloc=netloc)), f"{name}{port}"
 
 
 def shape(row: WebhookRow) -> msg.Webhook:
@@ -179,7 +180,11 @@ class WebhookChannel:
 
     def __init__(self, timeout: float = 10.0, concurrency: int = 32, allow_local: bool = False) -> None:
         """``allow_local``: tests' receivers on loopback (``AIZU_WEBHOOK_ALLOW_HTTP``)."""
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        # No kept-alive connections: they are pooled by address, so a town's POST could ride on a
+        # connection whose certificate was checked for another town's host at the same address.
+        self._client = httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self._allow_local = allow_local
         self._slots = asyncio.Semaphore(concurrency)
 

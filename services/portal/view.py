@@ -18,6 +18,7 @@ from contracts.errors import ErrorEnvelope, ServiceFailure
 from contracts.portal import Display, PageReply, PageRequest
 from contracts.principal import Principal
 from contracts.tenants import Council, Tenant
+from contracts.uploads import FILE_KINDS
 from services.portal import i18n
 from services.runtime.client import BusClient
 from services.runtime.service import Context
@@ -34,9 +35,10 @@ ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
     enable_async=False,
 )
-_FILE_KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
 #: An attachment field's accepted types as people know them: "JPEG/PNG/PDF".
-ENVIRONMENT.filters["file_kinds"] = lambda types: "/".join(_FILE_KINDS.get(t, t) for t in types)
+ENVIRONMENT.filters["file_kinds"] = lambda types: "/".join(FILE_KINDS.get(t, t) for t in types)
+#: A form with a file field is sent as multipart/form-data.
+ENVIRONMENT.filters["takes_files"] = lambda fields: any(f.kind == "attachment" for f in fields)
 ENVIRONMENT.filters["megabytes"] = lambda size: f"{(size or 0) / 1_000_000:g} MB"
 ENVIRONMENT.filters["kilobytes"] = lambda size: f"{max(1, round((size or 0) / 1000)):,} KB"
 

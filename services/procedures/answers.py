@@ -22,7 +22,7 @@ import msgspec
 
 from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, FieldError, failure
-from contracts.uploads import UploadedAnswer
+from contracts.uploads import FILE_KINDS, MAX_FILE_BYTES, UploadedAnswer
 from services.runtime.files import Uploaded
 
 Value = str | int | float
@@ -86,14 +86,13 @@ _ADDRESS_MAX = 200
 _FILENAME_MAX = 255
 # The ceiling FieldDef allows; loading the catalog already requires max_bytes on attachments,
 # this only keeps a hand-built FieldDef from accepting files of any size.
-_ATTACHMENT_CEILING = 20_000_000
+_ATTACHMENT_CEILING = MAX_FILE_BYTES
 # Declared media types are chosen by the client; these are checked against the file itself.
 _SIGNATURES = {
     "image/jpeg": b"\xff\xd8\xff",
     "image/png": b"\x89PNG\r\n\x1a\n",
     "application/pdf": b"%PDF-",
 }
-_TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
 
 
 def validate_answers(
@@ -357,7 +356,8 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
         f"{field.label_en}: the file is too large; please attach a file of at most {_size(limit)}.",
     )
     content: bytes | None
-    if isinstance(value, dict) and "upload" in value:
+    uploaded_here = isinstance(value, dict) and "upload" in value
+    if uploaded_here:
         try:
             ref = msgspec.convert(value, UploadedAnswer)
         except msgspec.ValidationError:
@@ -390,14 +390,14 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
             f"{field.label_en}: the file name cannot be used; it must be at most {_FILENAME_MAX} characters, without / or \\.",
         )
     allowed = [t.lower() for t in field.media_types]
-    names = "、".join(_TYPE_NAMES.get(t, t) for t in allowed)
+    names = "、".join(FILE_KINDS.get(t, t) for t in allowed)
     media_type = raw_media_type.strip().lower()
     if media_type not in allowed:
         raise _Rejected(
             f"{field.label_ja}は {names} のファイルを添付してください。",
-            f"{field.label_en}: please attach a file of type {', '.join(_TYPE_NAMES.get(t, t) for t in allowed)}.",
+            f"{field.label_en}: please attach a file of type {', '.join(FILE_KINDS.get(t, t) for t in allowed)}.",
         )
-    if isinstance(value, dict) and "upload" in value:
+    if uploaded_here:
         if content is None:  # over the field's limit: the reader left it in the bucket
             raise too_big
     else:
@@ -418,7 +418,7 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
         raise too_big
     signature = _SIGNATURES.get(media_type)
     if signature is not None and not content.startswith(signature):
-        kind = _TYPE_NAMES[media_type]
+        kind = FILE_KINDS[media_type]
         raise _Rejected(
             f"{field.label_ja}のファイルの中身が {kind} ではありません。{names} のファイルを添付し直してください。",
             f"{field.label_en}: the file's content is not {kind}; please attach the file again.",

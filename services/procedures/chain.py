@@ -12,6 +12,7 @@ about as long as the outbox waits to publish (well under a second).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,34 +116,39 @@ def check(tenant: str, rows: Sequence[StatusChangeRow], head: ChainHead | None, 
     return ChainReport(tenant, len(rows), None, "", unsealed)
 
 
-async def verify(session: AsyncSession, tenant: str) -> ChainReport:
-    """Check ``tenant``'s chain up to its head as read first.
+async def _head(session: AsyncSession, tenant: str) -> ChainHead | None:
+    query = select(ChainHead).where(ChainHead.tenant == tenant).execution_options(populate_existing=True)
+    return (await session.execute(query)).scalar_one_or_none()
 
-    The head is read before the links and only links up to it are checked: a sealer committing in
-    between (each statement sees the latest commits) adds links beyond the head read, which are
-    left for the next check rather than reported as a head that does not match.
+
+async def verify(session: AsyncSession, tenant: str, attempts: int = 5) -> ChainReport:
+    """Check ``tenant``'s chain: every sealed link, and the head against the last one.
+
+    Each statement sees the latest commits, so a sealer committing while the links are read would
+    look like links beyond the head. The head is read before and after the links: only when it did
+    not move are they one picture of the chain (else read again); links beyond a head that did not
+    move were not sealed through it (a head deleted or set back).
     """
-    fresh = {"populate_existing": True}  # a session reused for several checks must not see rows it loaded before
-    head = (
-        await session.execute(select(ChainHead).where(ChainHead.tenant == tenant).execution_options(**fresh))
-    ).scalar_one_or_none()
-    rows = (
-        await session.execute(
-            select(StatusChangeRow)
-            .where(
-                StatusChangeRow.tenant == tenant,
-                StatusChangeRow.seq.is_not(None),
-                StatusChangeRow.seq <= (head.seq if head else 0),
+    for attempt in range(attempts):
+        before = await _head(session, tenant)
+        rows = (
+            await session.execute(
+                select(StatusChangeRow)
+                .where(StatusChangeRow.tenant == tenant, StatusChangeRow.seq.is_not(None))
+                .order_by(StatusChangeRow.seq)
+                .execution_options(populate_existing=True)  # a session reused for checks sees edits
             )
-            .order_by(StatusChangeRow.seq)
-            .execution_options(**fresh)
-        )
-    ).scalars().all()
+        ).scalars().all()
+        after = await _head(session, tenant)
+        still = (before.seq, before.hash) if before else None
+        if still == ((after.seq, after.hash) if after else None) or attempt == attempts - 1:
+            break
+        await asyncio.sleep(0.05 * (attempt + 1))
     unsealed = (
         await session.execute(
-            select(func.count()).select_from(StatusChangeRow).where(
-                StatusChangeRow.tenant == tenant, StatusChangeRow.seq.is_(None)
-            )
+            select(func.count())
+            .select_from(StatusChangeRow)
+            .where(StatusChangeRow.tenant == tenant, StatusChangeRow.seq.is_(None))
         )
     ).scalar_one()
-    return check(tenant, rows, head, unsealed)
+    return check(tenant, rows, after, unsealed)

@@ -8,21 +8,26 @@ names its owner (town and subject) in its headers, and is read only by that owne
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import os
 import uuid
 from typing import IO
 
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import ObjectInfo, ObjectMeta, ObjectStoreConfig, StorageType
+from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 
 from contracts import uploads
+from contracts.errors import ErrorCode, failure
 
 log = logging.getLogger(__name__)
-#: Seconds to read back the largest file (20 MB in 128 KB chunks takes well under one here).
-READ_TIMEOUT = 15.0
+#: Seconds to read back the largest file (20 MB in 128 KB chunks takes well under one here),
+#: inside the bus request that needs it.
+READ_TIMEOUT = 4.0
 
 
 class Uploaded(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +57,8 @@ class FileBucket:
             ObjectStoreConfig(
                 description="Files attached in the portal, and filed ones handed out for download",
                 ttl=uploads.MAX_AGE,
+                # Bounded: it shares JetStream's disk with the events, the audit trail and the sessions.
+                max_bytes=int(os.environ.get("AIZU_UPLOADS_MAX_BYTES", str(uploads.BUCKET_MAX_BYTES))),
                 storage=StorageType.FILE,
                 replicas=replicas,
             ),
@@ -94,9 +101,23 @@ class FileBucket:
                          size=info.size or 0, content=None)
         if found.size > limit:
             return found
+        content = io.BytesIO()  # written chunk by chunk (nats.py's own buffer is grown by copying)
         try:
             # nats.py waits for the chunks without a limit of its own.
-            result = await asyncio.wait_for(store.get(upload_id), READ_TIMEOUT)
+            await asyncio.wait_for(store.get(upload_id, writeinto=content), READ_TIMEOUT)
         except NotFoundError:
             return None
-        return msgspec.structs.replace(found, content=bytes(result.data or b""))
+        except (TimeoutError, NatsError) as exc:  # slow, away, or a digest that does not match
+            log.warning("could not read upload %s: %r", upload_id, exc)
+            raise failure(ErrorCode.UNAVAILABLE, "File not readable now", "the attached file could not be read; try again") from exc
+        return msgspec.structs.replace(found, content=content.getvalue())
+
+    async def discard(self, upload_id: str) -> None:
+        """Deletes an object once it has been handed over (best effort: the max age removes it anyway)."""
+        store = await self._bucket()
+        if store is None:
+            return
+        try:
+            await store.delete(upload_id)
+        except (NotFoundError, NatsError, TimeoutError) as exc:
+            log.warning("could not delete upload %s: %r", upload_id, exc)
