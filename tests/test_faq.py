@@ -25,6 +25,7 @@ from contracts.tenants import ConfigError, Region
 from services.portal import faq_log
 from services.portal.faq_base import FaqBase, default_directory
 from services.runtime.client import BusClient
+from services.runtime import rls
 from services.runtime.database import create_engine
 from tests.conftest import gateway_client, running_portal
 
@@ -277,6 +278,26 @@ async def test_the_same_question_asked_at_once_is_counted_every_time(bus: BusCli
     assert not any(r.answered for r in results)
     counts = [q.count for q in await unanswered(bus, "kitakata", staff("kitakata")) if word in q.question]
     assert counts == [8]
+
+
+async def test_a_flood_of_new_questions_stops_at_the_days_limit_and_known_ones_still_count(portal_db: str) -> None:
+    engine = create_engine(portal_db)
+    town = "showa"
+    try:
+        async with rls.sessionmaker(engine)(info={rls.TENANT: town}) as session:
+            words = [nonsense() for _ in range(4)]
+            before = len(await faq_log.most_asked(session, town, limit=1000))
+            await session.rollback()
+            limit = before + 2  # room for two new questions today
+            kept = [await faq_log.record(session, town, f"{w}とは", new_per_day=limit) for w in words]
+            assert kept == [True, True, False, False]
+            # A question already on the list is still counted past the limit.
+            assert await faq_log.record(session, town, f"{words[0]}とは？", new_per_day=limit)
+            listed = {q.question: q.count for q in await faq_log.most_asked(session, town, limit=1000) if q.question.startswith(tuple(words))}
+            await session.rollback()
+            assert listed == {f"{words[0]}とは": 2, f"{words[1]}とは": 1}
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(

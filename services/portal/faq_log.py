@@ -2,14 +2,20 @@
 
 No one's identity is kept. What a resident typed may still hold personal details, so digit runs
 (phone, card or account numbers) and email addresses are masked before anything is stored.
+
+The search is public, so anyone can type anything: a town keeps at most ``NEW_PER_DAY`` new
+questions a day (``AIZU_FAQ_NEW_PER_DAY``); past that, questions already on the list are still
+counted and new ones are not kept, so a flood cannot bury what residents really ask.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +24,11 @@ from services.portal.models import UnansweredRow
 from services.portal.search import analyse, normalise
 from services.runtime.database import utc
 
+NEW_PER_DAY = int(os.environ.get("AIZU_FAQ_NEW_PER_DAY", "300"))
 _EMAIL = re.compile(r"\S+@\S+")
 _DIGITS = re.compile(r"\d[\d\-‐ー－ ]{2,}\d|\d{3,}")
 MASK = "＊"
+log = logging.getLogger(__name__)
 
 
 def mask(question: str) -> str:
@@ -36,16 +44,35 @@ def grouping_key(masked: str) -> str:
     return " ".join(words)[:400] if words else masked[:400]
 
 
-async def record(session: AsyncSession, tenant: str, question: str, now: datetime | None = None) -> None:
-    """Count one unanswered question, in its own transaction; concurrent askers add up."""
+async def record(
+    session: AsyncSession, tenant: str, question: str, now: datetime | None = None, new_per_day: int | None = None
+) -> bool:
+    """Count one unanswered question, in its own transaction; concurrent askers add up. False
+    when it was new and the town's new questions of the last day are already at the limit."""
     masked = mask(question)[:200]
     if not masked:
-        return
+        return False
     now = now or datetime.now(UTC)
+    key = grouping_key(masked)
+    limit = NEW_PER_DAY if new_per_day is None else new_per_day
+    known = await session.scalar(
+        select(func.count()).select_from(UnansweredRow).where(UnansweredRow.tenant == tenant, UnansweredRow.normalised == key)
+    )
+    if not known:
+        today = await session.scalar(
+            select(func.count()).select_from(UnansweredRow)
+            .where(UnansweredRow.tenant == tenant, UnansweredRow.first_seen > now - timedelta(days=1))
+        )
+        await session.rollback()  # end the reads' transaction: the write below opens its own
+        if (today or 0) >= limit:
+            log.warning("%s: %d new unanswered questions today; not keeping more", tenant, today)
+            return False
+    else:
+        await session.rollback()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(UnansweredRow).values(
-        tenant=tenant, normalised=grouping_key(masked), question=masked, count=1, first_seen=now, last_seen=now
+        tenant=tenant, normalised=key, question=masked, count=1, first_seen=now, last_seen=now
     )
     statement = statement.on_conflict_do_update(
         index_elements=[UnansweredRow.tenant, UnansweredRow.normalised],
@@ -53,6 +80,7 @@ async def record(session: AsyncSession, tenant: str, question: str, now: datetim
     )
     async with session.begin():
         await session.execute(statement)
+    return True
 
 
 async def most_asked(session: AsyncSession, tenant: str, limit: int = 100) -> list[UnansweredQuestion]:
