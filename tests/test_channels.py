@@ -129,6 +129,8 @@ async def test_a_gone_subscription_is_removed_and_the_message_falls_back_to_emai
     channels.status[f"/push/{browser.name}"] = 410
     message_id = await notify(nats_url, who)
     await eventually(lambda: _sync(mails_to(channels.sink, address)))
+    # The sink has the mail a moment before the delivery's status is written.
+    await eventually(lambda: _with_status(nats_url, TOWN, message_id, "delivered"))
     listing = await deliveries_of(nats_url, TOWN, message_id)
     assert {(d["channel"], d["status"]) for d in listing} == {("push", "permanent-failure"), ("email", "delivered")}
     assert next(d for d in listing if d["channel"] == "push")["attempts"] == 1  # permanent: no retry
