@@ -11,7 +11,7 @@ from datetime import timedelta
 from litestar.stores.base import StorageObject, Store
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 
 BUCKET = "aizu_sessions"
@@ -23,9 +23,12 @@ class NatsKVStore(Store):
         self._kv: KeyValue | None = None
 
     async def open(self, js: JetStreamContext, replicas: int = 1) -> None:
-        self._kv = await js.create_key_value(
-            KeyValueConfig(bucket=BUCKET, ttl=MAX_AGE, storage=StorageType.FILE, replicas=replicas, history=1)
-        )
+        try:
+            self._kv = await js.create_key_value(
+                KeyValueConfig(bucket=BUCKET, ttl=MAX_AGE, storage=StorageType.FILE, replicas=replicas, history=1)
+            )
+        except BadRequestError:  # made with other settings (fewer replicas, say): use it as it is
+            self._kv = await js.key_value(BUCKET)
 
     @property
     def kv(self) -> KeyValue:

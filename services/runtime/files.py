@@ -18,7 +18,7 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import ObjectInfo, ObjectMeta, ObjectStoreConfig, StorageType
 from nats.errors import Error as NatsError
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 from nats.js.object_store import ObjectStore
 
 from contracts import uploads
@@ -52,17 +52,20 @@ class FileBucket:
     async def create(self, js: JetStreamContext, replicas: int = 1) -> None:
         """Make the bucket (the gateway does, at start) and use it."""
         self._js = js
-        self._store = await js.create_object_store(
-            uploads.BUCKET,
-            ObjectStoreConfig(
-                description="Files attached in the portal, and filed ones handed out for download",
-                ttl=uploads.MAX_AGE,
-                # Bounded: it shares JetStream's disk with the events, the audit trail and the sessions.
-                max_bytes=int(os.environ.get("AIZU_UPLOADS_MAX_BYTES", str(uploads.BUCKET_MAX_BYTES))),
-                storage=StorageType.FILE,
-                replicas=replicas,
-            ),
+        config = ObjectStoreConfig(
+            description="Files attached in the portal, and filed ones handed out for download",
+            ttl=uploads.MAX_AGE,
+            # Bounded: it shares JetStream's disk with the events, the audit trail and the sessions.
+            max_bytes=int(os.environ.get("AIZU_UPLOADS_MAX_BYTES", str(uploads.BUCKET_MAX_BYTES))),
+            storage=StorageType.FILE,
+            replicas=replicas,
         )
+        try:
+            self._store = await js.create_object_store(uploads.BUCKET, config)
+        except BadRequestError:
+            # It exists with other settings (an operator's, or an earlier size): use it as it is.
+            log.warning("the %s bucket exists with other settings; using it unchanged", uploads.BUCKET)
+            self._store = await js.object_store(uploads.BUCKET)
 
     def attach(self, js: JetStreamContext) -> None:
         """Use the bucket once it exists (a service that starts before any gateway)."""
