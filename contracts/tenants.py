@@ -120,7 +120,8 @@ def check_digit(first_five: str) -> int:
     return (11 - s % 11) % 10
 
 
-def _decode(path: Path, type_: type[_T]) -> _T:
+def decode_toml(path: Path, type_: type[_T]) -> _T:
+    """A TOML file as ``type_``; a failure is a ``ConfigError`` naming the file and the field."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -187,16 +188,16 @@ def load_region(directory: Path | str) -> Region:
     """Load and validate every file in ``directory``; raise ConfigError on the first fault."""
     directory = Path(directory)
     catalog_path = directory / CATALOG_FILE
-    catalog = _decode(catalog_path, Catalog)
+    catalog = decode_toml(catalog_path, Catalog)
     _check_catalog(catalog_path, catalog)
-    council = _decode(directory / COUNCIL_FILE, Council)
+    council = decode_toml(directory / COUNCIL_FILE, Council)
     towns: list[Tenant] = []
     slugs: dict[str, Path] = {council.slug: directory / COUNCIL_FILE}
     codes: dict[str, Path] = {}
     for path in sorted(directory.glob("*.toml")):
         if path.name in (CATALOG_FILE, COUNCIL_FILE):
             continue
-        town = _decode(path, Tenant)
+        town = decode_toml(path, Tenant)
         if town.slug in slugs:
             raise ConfigError(path, "$.slug", f"duplicate slug {town.slug!r} (also in {slugs[town.slug].name})")
         if town.code in codes:

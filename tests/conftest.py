@@ -10,10 +10,11 @@ import asyncio
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import nats
@@ -352,6 +353,31 @@ async def gateway_client(
             client.issuer = settings.oidc_issuer
             client.region = region
             yield client
+
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
+    """The first truthy answer of ``probe``, polled until ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout}s: {probe}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def site(nats_url: str, procedures_db: str, notifications_db: str, portal_db: str, region: Region) -> AsyncIterator[GatewayClient]:
+    """The portal's site for 喜多方市: procedures, notifications, portal and the gateway (a module
+    may give its own)."""
+    async with running_procedures(nats_url, procedures_db), running_notifications(nats_url, notifications_db):
+        async with running_portal(nats_url, portal_db, region):
+            async with gateway_client(region, nats_url, host="kitakata.localhost") as client:
+                yield client
 
 
 @pytest.fixture

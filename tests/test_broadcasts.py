@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import email
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -28,20 +28,9 @@ from services.notifications.quiet_hours import TOKYO
 from services.runtime import rls
 from services.runtime.client import BusClient
 from services.runtime.database import create_engine
-from tests.conftest import mail_sink, running_notifications, smtp_to
+from tests.conftest import eventually, mail_sink, running_notifications, smtp_to
 
 T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20.0) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout}s: {probe}")
-        await asyncio.sleep(0.05)
 
 
 def admin(town: str, n: int = 1) -> Principal:

@@ -14,7 +14,8 @@ from contracts.tenants import Region
 from gateway.devissuer.users import subject_for
 from services.notifications.quiet_hours import TOKYO
 from tests.conftest import gateway_client, running_notifications
-from tests.test_broadcasts import add_residents, eventually
+from tests.conftest import eventually
+from tests.test_broadcasts import add_residents
 
 B = "/api/v1/broadcasts"
 R = "/api/v1/notice-rules"

@@ -24,11 +24,10 @@ from services.notifications.webhooks import pinned, resolve
 from services.runtime import rls, streams
 from services.runtime.database import create_engine
 from tests.channel_servers import Browser, channel_servers
-from tests.conftest import gateway_client, mail_sink, running_notifications, smtp_to
+from tests.conftest import eventually, gateway_client, mail_sink, running_notifications, smtp_to
 from tests.test_notifications import (
     bus,
     deliveries_of,
-    eventually,
     inbox_of,
     mails_to,
     publish,

@@ -35,9 +35,9 @@ from services.runner import BUILDERS
 from services.runtime import local_servers, streams
 from services.runtime.database import create_engine
 from tests.conftest import (
-    gateway_client, mail_sink, running_insights, running_notifications, running_portal, running_procedures, smtp_to,
+    eventually, gateway_client, mail_sink, running_insights, running_notifications, running_portal, running_procedures, smtp_to,
 )
-from tests.test_broadcasts import add_residents, eventually
+from tests.test_broadcasts import add_residents
 from tests.pages import csrf_of, hidden
 from tests.test_portal_uploads import ANSWERS as DOG_ANSWERS
 from tests.test_portal_uploads import PNG

@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import email
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import default as email_policy
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import nats
@@ -31,6 +30,7 @@ from services.notifications.smtp_sink import MailSink
 from services.runtime import local_servers
 from services.runtime.database import create_engine
 from tests.conftest import (
+    eventually,
     gateway_client,
     mail_sink,
     running_notifications,
@@ -41,19 +41,6 @@ from tests.conftest import (
 
 APPS = "/api/v1/applications"
 RLS_TABLES = ("inbox_messages", "preferences", "templates", "deliveries", "processed_events", "push_subscriptions", "webhooks", "outbox")
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 10.0) -> T:
-    """The first truthy answer of ``probe``, polled until ``timeout``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout}s: {probe}")
-        await asyncio.sleep(0.05)
 
 
 def mails_to(sink: MailSink, address: str) -> list[EmailMessage]:

@@ -6,27 +6,17 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from contracts.tenants import Region
-from tests.conftest import GatewayClient, gateway_client, running_notifications, running_portal, running_procedures
+from tests.conftest import GatewayClient
 from tests.pages import csrf_of, hidden, main_of
 
 pytestmark = pytest.mark.parametrize(("procedures_db", "notifications_db", "portal_db"), [("sqlite",) * 3], indirect=True)
 
 RESIDENT = "kitakata.resident"
-
-
-@pytest.fixture
-async def site(nats_url: str, procedures_db: str, notifications_db: str, portal_db: str, region: Region) -> AsyncIterator[GatewayClient]:
-    async with running_procedures(nats_url, procedures_db), running_notifications(nats_url, notifications_db):
-        async with running_portal(nats_url, portal_db, region):
-            async with gateway_client(region, nats_url, host="kitakata.localhost") as client:
-                yield client
 
 
 async def test_home_is_the_towns_in_japanese_then_english(site: GatewayClient) -> None:

@@ -14,7 +14,6 @@ import pytest
 from contracts import uploads
 from tests.conftest import GatewayClient
 from tests.pages import csrf_of, hidden, main_of
-from tests.test_portal_pages import site  # noqa: F401 (the same site: procedures, notifications, portal, gateway)
 
 pytestmark = pytest.mark.parametrize(("procedures_db", "notifications_db", "portal_db"), [("sqlite",) * 3], indirect=True)
 

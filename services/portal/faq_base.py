@@ -9,15 +9,14 @@ the same way a bad ``tenants/<slug>.toml`` does.
 from __future__ import annotations
 
 import string
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import msgspec
 
 from contracts.faq import Category, FaqHit
-from contracts.tenants import ConfigError, Region, Tenant
+from contracts.tenants import ConfigError, Region, Tenant, decode_toml
 from services.portal.search import Document, Hit, SearchIndex
 
 REGIONAL_FILE = "regional.toml"
@@ -77,22 +76,6 @@ class TownEntry(msgspec.Struct, frozen=True, kw_only=True):
     town_specific: bool
 
 
-_T = TypeVar("_T")
-
-
-def _decode(path: Path, type_: type[_T]) -> _T:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(path, "$", f"cannot read TOML: {exc}") from exc
-    try:
-        return msgspec.convert(raw, type_)
-    except msgspec.ValidationError as exc:
-        message, _, where = str(exc).rpartition(" - at `")
-        if not message:
-            message, where = str(exc), "$`"
-        raise ConfigError(path, where.rstrip("`"), message) from exc
-
 
 def _check_text(path: Path, where: str, text: str) -> None:
     try:
@@ -150,7 +133,7 @@ class FaqBase:
         directory = Path(directory)
         codes = {p.code for p in region.catalog.procedures}
         regional_path = directory / REGIONAL_FILE
-        regional = _decode(regional_path, RegionalFile).entries
+        regional = decode_toml(regional_path, RegionalFile).entries
         _check_unique(regional_path, regional, {})
         for i, entry in enumerate(regional):
             _check_entry(regional_path, f"$.entries[{i}]", entry, codes)
@@ -162,7 +145,7 @@ class FaqBase:
                 continue
             if path.stem not in slugs:
                 raise ConfigError(path, "$", f"no town {path.stem!r} in tenants/ (file names are town slugs)")
-            town = _decode(path, TownFile)
+            town = decode_toml(path, TownFile)
             overridden: set[str] = set()
             for i, override in enumerate(town.overrides):
                 where = f"$.overrides[{i}]"
