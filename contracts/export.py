@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -122,10 +124,28 @@ MESSAGES: dict[str, type] = {
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
 
+def normalised(node: Any) -> Any:
+    """The schema with every description's docstring indentation removed.
+
+    msgspec copies docstrings into ``description``; before 0.23 it kept their indentation, from
+    0.23 on it strips it. Cleaning them here makes the export the same bytes whichever msgspec
+    version in the supported range wrote it.
+    """
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str) else normalised(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [normalised(item) for item in node]
+    return node
+
+
 def render() -> dict[str, str]:
     """File name → JSON text, deterministic so that a stale committed copy shows as a diff."""
     return {
-        f"{name}.json": json.dumps(msgspec.json.schema(type_), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        f"{name}.json": json.dumps(normalised(msgspec.json.schema(type_)), ensure_ascii=False, indent=2, sort_keys=True)
+        + "\n"
         for name, type_ in MESSAGES.items()
     }
 

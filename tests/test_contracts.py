@@ -39,3 +39,13 @@ def test_a_validation_error_names_the_field():
     assert envelope.code is ErrorCode.VALIDATION
     assert [f.field for f in envelope.fields] == ["$.code"]
     assert "Expected `str`" in envelope.fields[0].message_en
+
+
+def test_schema_descriptions_lose_docstring_indentation_whatever_msgspec_does():
+    # msgspec before 0.23 kept a docstring's indentation in "description", 0.23 strips it: the
+    # export must be the same bytes under both.
+    from contracts.export import normalised
+
+    kept = {"$defs": {"A": {"description": "First line.\n\n    Second, indented.", "properties": {}}}}
+    stripped = {"$defs": {"A": {"description": "First line.\n\nSecond, indented.", "properties": {}}}}
+    assert normalised(kept) == normalised(stripped) == stripped
