@@ -46,13 +46,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
         for proxy in proxies:
             ipaddress.ip_network(proxy, strict=False)  # fail at start-up, not per request
         development = os.environ.get("AIZU_ENV", "development") == "development"
-        port = os.environ.get("AIZU_GATEWAY_PORT", "8000")
         secret = os.environ.get("AIZU_OIDC_CLIENT_SECRET") or (DEV_CLIENT_SECRET if development else None)
         if not development and not secret:
             raise ValueError("AIZU_OIDC_CLIENT_SECRET must be set outside development")
         return cls(
             bus=BusSettings.from_env(),
-            oidc_issuer=os.environ.get("AIZU_OIDC_ISSUER", f"http://localhost:{port}/realms/aizu"),
+            oidc_issuer=oidc_issuer_from_env(),
             oidc_client_id=os.environ.get("AIZU_OIDC_CLIENT_ID", "aizu-gateway"),
             oidc_client_secret=secret,
             secret_key=_secret_key(development),
@@ -72,6 +71,16 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
 
     def proxy_networks(self) -> tuple[IPNetwork, ...]:
         return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
+
+def oidc_issuer_from_env() -> str:
+    """``AIZU_OIDC_ISSUER``, else the development issuer on this gateway's own port.
+
+    The one answer for the gateway (which verifies ``iss``), its development issuer (which mints
+    it) and ``aizu dev token``: on ``AIZU_GATEWAY_PORT=8300`` all three say ``localhost:8300``.
+    """
+    port = os.environ.get("AIZU_GATEWAY_PORT", "8000")
+    return os.environ.get("AIZU_OIDC_ISSUER", f"http://localhost:{port}/realms/aizu").rstrip("/")
 
 
 def _secret_key(development: bool) -> str:

@@ -8,11 +8,14 @@ variables, as in production.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
+
+import httpx
 
 from contracts.tenants import Region
 from services.runner import MIGRATIONS
@@ -22,26 +25,72 @@ from services.runtime.settings import VAR_DIR
 NATS_PORT = int(os.environ.get("AIZU_DEV_NATS_PORT", "4222"))
 GATEWAY_PORT = int(os.environ.get("AIZU_GATEWAY_PORT", "8000"))
 SMTP_PORT = int(os.environ.get("AIZU_DEV_SMTP_PORT", "2525"))
+#: How long the platform may take to answer on every printed URL.
+START_SECONDS = float(os.environ.get("AIZU_DEV_START_SECONDS", "120"))
+PR_SET_PDEATHSIG = 1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when ``aizu dev`` dies, even by SIGKILL,
+    so no service, NATS or sink outlives the supervisor that started it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _aizu(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     # Its own session: Ctrl-C reaches this process only, which stops the children in order.
-    return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli", *args], env=env, start_new_session=True, preexec_fn=_die_with_parent
+    )
 
 
 def _run(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "services.cli", *args], env=env, check=True)
 
 
+class _Stop(BaseException):
+    """A stop was asked for (SIGINT, SIGTERM, SIGHUP): raised once, then further signals are ignored
+    so that a second one (a supervisor repeating itself, a terminal closing) cannot cut the clean-up."""
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stop
+
+
+def wait_until_answering(urls: list[str], *, port: int, deadline: float, processes: list[subprocess.Popen[bytes]]) -> None:
+    """Until ``/readyz`` says every service has a copy and each of ``urls`` answers with a page
+    (200 for a town's portal; the council's dashboard asks an anonymous caller to sign in, 401).
+
+    Requests go to 127.0.0.1 with the URL's host in ``Host`` (``*.localhost`` need not resolve here).
+    """
+    pending = [f"http://localhost:{port}/readyz", *urls]
+    with httpx.Client(timeout=2.0) as client:
+        while pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not answering with 200 in time: {', '.join(pending)}")
+            if any(p.poll() is not None for p in processes):
+                raise RuntimeError("a process stopped while the platform was starting")
+            url = httpx.URL(pending[0])
+            try:
+                answer = client.get(url.copy_with(host="127.0.0.1"), headers={"host": url.netloc.decode()})
+            except httpx.TransportError:
+                answer = None
+            if answer is not None and (answer.status_code == 200 or (url.path != "/readyz" and answer.status_code < 500)):
+                pending.pop(0)
+            else:
+                time.sleep(0.1)
 
 
 def run_dev(region: Region, *, postgres: bool = False) -> int:
-    # SIGTERM (a supervisor, `kill`) stops everything as cleanly as Ctrl-C does; SIGINT is set too,
-    # since a shell starts background jobs with it ignored and Python then leaves it ignored.
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGTERM (a supervisor, `kill`) and SIGHUP (a closed terminal) stop everything as cleanly as
+    # Ctrl-C does; SIGINT is set too, since a shell starts background jobs with it ignored and
+    # Python then leaves it ignored.
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupt)
+    started = time.monotonic()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     #: NATS and the SMTP sink, stopped last: the services drain their connections to NATS on the way out.
     servers: list[subprocess.Popen[bytes]] = []
@@ -57,7 +106,7 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         AIZU_SMTP_PORT=str(SMTP_PORT),
     )
     try:
-        servers.append(local_servers.start_nats(VAR_DIR / "nats", NATS_PORT, new_session=True))
+        servers.append(local_servers.start_nats(VAR_DIR / "nats", NATS_PORT, new_session=True, preexec=_die_with_parent))
         if postgres:
             pg = local_servers.EmbeddedPostgres(VAR_DIR / "postgres")
             for name in MIGRATIONS:
@@ -72,27 +121,36 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
             children.append(_aizu("serve", name, env=env))
         gateway = _aizu("serve", "gateway", env=env)
         children.append(gateway)
-        local_servers.wait_for_port(GATEWAY_PORT, timeout=30, process=gateway)
+        # The URLs are printed once each of them answers: a request made at once gets its page.
+        wait_until_answering(
+            town_urls(region), port=GATEWAY_PORT, deadline=started + START_SECONDS, processes=[*servers, *children]
+        )
         _print_urls(region)
         while all(child.poll() is None for child in [*servers, *children]):
             time.sleep(0.5)
         failed = next(child for child in [*servers, *children] if child.poll() is not None)
         print(f"a process stopped ({failed.args}); stopping the rest", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (_Stop, KeyboardInterrupt):
         return 0
     finally:
+        for sig in STOP_SIGNALS:  # nothing may cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
         local_servers.stop_all(children)
         local_servers.stop_all(servers)
         if pg is not None:
             pg.stop()
 
 
+def town_urls(region: Region) -> list[str]:
+    """Each town's portal and the council's dashboard, as printed."""
+    return [f"http://{t.slug}.localhost:{GATEWAY_PORT}" for t in [*region.towns, region.council]]
+
+
 def _print_urls(region: Region) -> None:
     print("\nAizu shared services are running (Ctrl-C stops everything):\n")
-    for town in region.towns:
-        print(f"  {town.name_ja:<8} http://{town.slug}.localhost:{GATEWAY_PORT}")
-    print(f"  {region.council.name_ja}  http://{region.council.slug}.localhost:{GATEWAY_PORT}")
+    for town, url in zip([*region.towns, region.council], town_urls(region), strict=True):
+        print(f"  {town.name_ja:<8} {url}")
     print(f"\n  API: http://kitakata.localhost:{GATEWAY_PORT}/api/v1/procedures")
     print(f"  OpenAPI: http://kitakata.localhost:{GATEWAY_PORT}/schema/openapi.json")
     print(f"  Mail sent by the towns: {VAR_DIR / 'mail'} (SMTP sink on 127.0.0.1:{SMTP_PORT})\n", flush=True)

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -38,15 +38,22 @@ def nats_server_binary() -> str:
     return found
 
 
-def start_nats(store_dir: Path, port: int, monitor_port: int | None = None, new_session: bool = False) -> subprocess.Popen[bytes]:
+def start_nats(
+    store_dir: Path,
+    port: int,
+    monitor_port: int | None = None,
+    new_session: bool = False,
+    preexec: Callable[[], None] | None = None,
+) -> subprocess.Popen[bytes]:
     """A nats-server with JetStream storing under ``store_dir``, listening on loopback only.
-    ``new_session``: out of the terminal's reach, so Ctrl-C leaves it to whoever started it."""
+    ``new_session``: out of the terminal's reach, so Ctrl-C leaves it to whoever started it;
+    ``preexec`` runs in the child before the server starts."""
     store_dir.mkdir(parents=True, exist_ok=True)
     args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)]
     if monitor_port:
         args += ["-m", str(monitor_port)]
     log = open(store_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session, preexec_fn=preexec)
     wait_for_port(port, process=process)
     return process
 
