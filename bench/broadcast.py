@@ -29,7 +29,7 @@ from pathlib import Path
 import nats
 from sqlalchemy import text
 
-from bench.harness import Processes, cli, save
+from bench.harness import Processes, cli, save, wait_for_service
 from contracts import broadcasts as b
 from contracts.principal import Principal
 from contracts.subjects import NOTIFICATIONS
@@ -153,7 +153,9 @@ def run_backend(
     log = open(procs.scratch / f"notifications-{name}.log", "ab")  # noqa: SIM115
     service = subprocess.Popen(cli("serve", "notifications"), env=env, stdout=log, stderr=subprocess.STDOUT)
     procs.callback(local_servers.stop, service)
-    time.sleep(3.0)  # connected, migrated consumers bound
+    # As soon as its endpoints answer, not once its consumers are bound: an alert approved at
+    # that moment must go out all the same.
+    wait_for_service(env["AIZU_NATS_URL"], NOTIFICATIONS)
     base = [asyncio.run(baseline_seconds(observer)) for _ in range(args.rounds)]
     try:
         rounds = [asyncio.run(one_round(env["AIZU_NATS_URL"], observer, mail_dir, args.total, emails, args.drain_seconds))
@@ -183,8 +185,9 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     results: dict[str, dict[str, object]] = {}
-    with Processes() as procs:
-        for backend in args.backends.split(","):
+    for backend in args.backends.split(","):
+        # Each backend with processes of its own, stopped before the next begins.
+        with Processes() as procs:
             if backend == "sqlite":
                 url = f"sqlite+aiosqlite:///{procs.scratch / 'notifications.db'}"
                 results["SQLite"] = run_backend(procs, "sqlite", url, url, url, args)

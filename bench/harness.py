@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import ExitStack
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -94,10 +95,39 @@ class Processes(ExitStack):
             local_servers.wait_for_port(port, timeout=30, process=process)
 
     def nats(self) -> str:
+        """A new nats-server with a store of its own: two servers on one store directory see each
+        other's streams and stale consumer state (a second benchmark backend once inherited the
+        first one's consumed work items as pending and replayed them ahead of its own)."""
         port = local_servers.free_port()
-        process = local_servers.start_nats(self.scratch / "nats", port)
+        process = local_servers.start_nats(Path(tempfile.mkdtemp(prefix="nats-", dir=self.scratch)), port)
         self.callback(local_servers.stop, process)
         return f"nats://127.0.0.1:{port}"
+
+
+def wait_for_service(nats_url: str, service: str, timeout: float = 60.0) -> float:
+    """Until a copy of ``service`` answers ``$SRV.PING`` (its endpoints are up; its background
+    workers may still be starting); returns the seconds it took."""
+    import asyncio
+
+    import nats
+
+    from contracts import subjects
+
+    async def ping() -> float:
+        nc = await nats.connect(nats_url)
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < timeout:
+                try:
+                    await nc.request(subjects.ping(service), b"", timeout=1.0)
+                    return time.monotonic() - started
+                except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                    await asyncio.sleep(0.05)
+            raise TimeoutError(f"no {service} service answered within {timeout} s")
+        finally:
+            await nc.close()
+
+    return asyncio.run(ping())
 
 
 def save(name: str, result: dict) -> Path:
