@@ -102,7 +102,8 @@ ALLOWED: dict[str, list[str]] = {
                 "$KV.aizu_sessions.abc", "$O.aizu_uploads.C.abc", "$JS.API.STREAM.NAMES"],
     "procedures": ["aizu.evt.kitakata.application.submitted", "aizu.audit.kitakata.staff_read", "_INBOX.x",
                    "$JS.API.STREAM.NAMES", "$O.aizu_uploads.C.abc"],
-    "notifications": ["aizu.evt.kitakata.broadcast.released", "aizu.evt.kitakata.delivery.finished",
+    "notifications": ["aizu.evt.kitakata.broadcast.released", "aizu.evt.kitakata.broadcast.emergency",
+                      "aizu.evt.kitakata.delivery.finished",
                       "aizu.dlq.kitakata.notifications.event", "aizu.dlq.kitakata.notifications.delivery",
                       "$JS.API.STREAM.NAMES", "_INBOX.x"],
     "portal": ["aizu.kitakata.procedures.list", "aizu.kitakata.notifications.inbox", "aizu.kitakata.insights.towns",
@@ -112,7 +113,8 @@ ALLOWED: dict[str, list[str]] = {
 DENIED: dict[str, list[str]] = {
     # Events and dead letters are written only by the service that owns them.
     "gateway": ["aizu.evt.kitakata.application.submitted", "aizu.evt.kitakata.x", "aizu.dlq.kitakata.x"],
-    "procedures": ["aizu.evt.kitakata.broadcast.released", "aizu.kitakata.notifications.inbox",
+    "procedures": ["aizu.evt.kitakata.broadcast.released", "aizu.evt.kitakata.broadcast.emergency",
+                   "aizu.kitakata.notifications.inbox",
                    "aizu.dlq.kitakata.notifications.delivery"],
     "notifications": ["aizu.evt.kitakata.application.submitted", "aizu.dlq.kitakata.procedures.x",
                       "aizu.kitakata.procedures.list"],
@@ -301,7 +303,7 @@ async def _use_the_platform(authorised_nats: AuthorisedNats, dbs: dict[str, str]
             await ops.close()
         await insights.app.parts["deliveries"].caught_up(timeout=20)
 
-        # A town alert: two admins, then the fan-out consumer of broadcast.released.
+        # A town alert: two admins, then the alerts' fan-out consumer (broadcast.emergency).
         await add_residents(dbs["notifications"], "kitakata", 1, subjects=[subject_for(client.issuer, "kitakata.resident")])
         title = f"【避難指示】配備の確認 {uuid.uuid4().hex[:6]}"
         alert = {"kind": "emergency", "title_ja": title, "body_ja": "直ちに避難してください。",
@@ -325,7 +327,8 @@ async def _use_the_platform(authorised_nats: AuthorisedNats, dbs: dict[str, str]
         photo = PNG + os.urandom(3_000_000)
         form = await client.get("/procedures/dog-registration", headers=me)
         fields = {"_csrf_token": csrf_of(form.text), "idempotency_key": hidden(form.text, "idempotency_key"), **DOG_ANSWERS}
-        filed = await client.post("/procedures/dog-registration", data=fields, headers=me, cookies=form.cookies,
+        client.cookies.update(form.cookies)
+        filed = await client.post("/procedures/dog-registration", data=fields, headers=me,
                                   files={"vaccination_certificate": ("証明書.png", photo, "image/png")})
         assert filed.status_code == 303, filed.text[:500]
         dog_id = filed.headers["location"].split("/")[2].split("?")[0]

@@ -15,7 +15,7 @@ from contracts.tenants import COUNCIL_SLUG, Region
 from services.notifications import fanout
 from services.notifications.broadcast_tables import BroadcastOutbox
 from services.notifications.broadcasts import Broadcasts
-from services.notifications.fanout_worker import FanoutWorker
+from services.notifications.fanout_worker import ALERTS, ANNOUNCEMENTS, AlertsFirst, FanoutWorker
 from services.notifications.notice_rules import NoticeRules
 from services.runtime import rls, streams
 from services.runtime.outbox import OutboxRelay
@@ -34,13 +34,18 @@ def install(app: ServiceApp, region: Region, chunk: int | None = None) -> None:
         relay = OutboxRelay(sessions, BroadcastOutbox, js, tenants=[*(t.slug for t in region.towns), COUNCIL_SLUG])
         relay.start()
         mailer = app.parts.get("mailer")
-        worker = FanoutWorker(sessions, region, on_delivery=mailer.notify if mailer else (lambda _t: None), chunk=chunk)
-        await worker.subscribe(js)
-        app.parts["broadcast_relay"], app.parts["fanout"] = relay, worker
+        on_delivery = mailer.notify if mailer else (lambda _t: None)
+        # Alerts first: their lane is bound before the announcements'.
+        priority = AlertsFirst()
+        for name, lane in (("alerts", ALERTS), ("fanout", ANNOUNCEMENTS)):
+            worker = FanoutWorker(sessions, region, lane, priority, on_delivery=on_delivery, chunk=chunk)
+            await worker.subscribe(js)
+            app.parts[name] = worker
+        app.parts["broadcast_relay"] = relay
 
     async def stop() -> None:
         # Before the sender stops: no chunk is half-way when the process goes on to exit.
-        for part in ("fanout", "broadcast_relay"):
+        for part in ("alerts", "fanout", "broadcast_relay"):
             if part in app.parts:
                 await app.parts.pop(part).stop()
 

@@ -29,6 +29,7 @@ from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
 from contracts.tenants import COUNCIL_SLUG, Region
 from services.notifications import access
+from services.notifications.fanout_worker import lane_of
 from services.notifications.broadcast_tables import (
     BroadcastOutbox,
     BroadcastRow,
@@ -103,8 +104,9 @@ class Broadcasts:
                 districts=districts, title_ja=row.title_ja, body_ja=row.body_ja, title_en=row.title_en,
                 body_en=row.body_en, released_at=now,
             )
-            session_add(new_event(BroadcastOutbox, row.tenant, subjects.event(town, "broadcast", "released"),
-                                  _ENCODER.encode(item), event_id))
+            # An emergency's work goes to its own lane (fanout_worker.ALERTS), never behind announcements.
+            subject = subjects.event(town, "broadcast", lane_of(row.kind).verb)
+            session_add(new_event(BroadcastOutbox, row.tenant, subject, _ENCODER.encode(item), event_id))
 
     def _relay_soon(self, tenant: str) -> None:
         relay = self._app.parts.get("broadcast_relay")

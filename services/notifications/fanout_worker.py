@@ -6,13 +6,20 @@ cursor in ``broadcast_fanouts``. The item is acked once the town is done; while 
 committed chunk tells JetStream it is still in progress. If the service dies, JetStream delivers
 the item again after ``ACK_WAIT`` (to this copy once restarted, or to another), and the fan-out
 resumes at the committed cursor: nobody gets the message twice, nobody is skipped.
+
+Two lanes, each its own durable consumer: emergency alerts (``…broadcast.emergency``) never queue
+behind announcements or notice work (``…broadcast.released``). One shared queue in arrival order
+once held a region-wide alert back for minutes behind the town fan-outs ahead of it; now an
+alert's towns start as soon as it is released, whatever else is in progress.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
@@ -33,8 +40,6 @@ from services.runtime.durable import DurableConsumer
 
 log = logging.getLogger(__name__)
 
-DURABLE = "notifications-broadcasts"
-FILTER = f"{subjects.PREFIX}.{subjects.EVENTS}.*.broadcast.released"
 #: Seconds JetStream waits for an ack (or an in-progress word) before delivering the item again.
 ACK_WAIT = 10.0
 
@@ -45,20 +50,71 @@ _DECODER = msgspec.json.Decoder(BroadcastReleased)
 MAX_RETRY_DELAY = 60.0
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One durable consumer of fan-out work: which subjects, and how many towns at once."""
+
+    durable: str
+    #: The last token of the work items' subject (``aizu.evt.<town>.broadcast.<verb>``).
+    verb: str
+    concurrency: int
+    description: str
+
+    @property
+    def filter_subject(self) -> str:
+        return f"{subjects.PREFIX}.{subjects.EVENTS}.*.broadcast.{self.verb}"
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            description=self.description,
+            filter_subject=self.filter_subject,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ACK_WAIT,
+            max_ack_pending=64,
+        )
+
+
+#: Announcements of towns: four towns at a time.
+ANNOUNCEMENTS = Lane("notifications-broadcasts", "released", 4, "fan-out of announcements, town by town (notifications)")
+#: Emergency alerts: every town of a region-wide alert at once.
+ALERTS = Lane("notifications-alerts", "emergency", 13, "fan-out of emergency alerts, every town at once (notifications)")
+
+
+class AlertsFirst:
+    """Within one service copy: while an alert is being fanned out, announcements wait between
+    chunks. The lanes keep an alert from queueing behind announcements in JetStream; this keeps
+    it from queueing behind their chunks for the database (on SQLite all writers share one
+    connection)."""
+
+    def __init__(self) -> None:
+        self._alerts = 0
+        self._clear = asyncio.Event()
+        self._clear.set()
+
+    @contextlib.asynccontextmanager
+    async def alert(self) -> AsyncIterator[None]:
+        self._alerts += 1
+        self._clear.clear()
+        try:
+            yield
+        finally:
+            self._alerts -= 1
+            if not self._alerts:
+                self._clear.set()
+
+    async def turn(self) -> None:
+        """An announcement's chunk may go: no alert is in progress."""
+        await self._clear.wait()
+
+
+def lane_of(kind: str) -> Lane:
+    return ALERTS if kind == "emergency" else ANNOUNCEMENTS
+
+
 def key_of(broadcast_id: str) -> str:
     return "b" + broadcast_id.replace("-", "")[:20]
-
-
-def consumer_config() -> ConsumerConfig:
-    return ConsumerConfig(
-        durable_name=DURABLE,
-        description="fan-out of released broadcasts, town by town (notifications service)",
-        filter_subject=FILTER,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT,
-        max_ack_pending=64,
-    )
 
 
 class FanoutWorker(DurableConsumer):
@@ -67,22 +123,24 @@ class FanoutWorker(DurableConsumer):
         self,
         sessions: async_sessionmaker[AsyncSession],
         region: Region,
+        lane: Lane = ANNOUNCEMENTS,
+        priority: AlertsFirst | None = None,
         on_delivery: Callable[[str], None] = lambda tenant: None,
         chunk: int = fanout.CHUNK,
-        concurrency: int = 4,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__(DURABLE, FILTER)
+        super().__init__(lane.durable, lane.filter_subject)
+        self.lane = lane
+        self._priority = priority or AlertsFirst()
         self._sessions = sessions
         self._towns = {t.slug: t for t in region.towns}
         self._on_delivery = on_delivery
         self._chunk = chunk
-        self._concurrency = concurrency
         self._clock = clock
         self.chunks = 0
 
     def config(self) -> ConsumerConfig:
-        return consumer_config()
+        return self.lane.config()
 
     async def caught_up(self, timeout: float = 30.0) -> None:
         """Wait until every work item in the stream is done and acked (tests, benchmarks)."""
@@ -92,7 +150,7 @@ class FanoutWorker(DurableConsumer):
         # Up to ``concurrency`` towns at once, each taken as soon as a slot frees: a region-wide
         # alert's small villages do not wait behind Aizuwakamatsu's 120,000 residents.
         assert self._sub is not None
-        slots = asyncio.Semaphore(self._concurrency)
+        slots = asyncio.Semaphore(self.lane.concurrency)
         working: set[asyncio.Task[None]] = set()
         try:
             while True:
@@ -157,7 +215,11 @@ class FanoutWorker(DurableConsumer):
             except Exception:  # noqa: BLE001 - at worst the item is delivered again and resumes
                 pass
 
-        await self.run(item, still_working)
+        if item.kind == "emergency":
+            async with self._priority.alert():
+                await self.run(item, still_working)
+        else:
+            await self.run(item, still_working)
         await m.ack()
 
     async def run(self, item: BroadcastReleased, heartbeat: Callable[[], Awaitable[None]]) -> None:
@@ -184,6 +246,8 @@ class FanoutWorker(DurableConsumer):
                 pass  # another copy started this town a moment ago; we share the cursor
             while True:
                 queued = 0
+                if item.kind != "emergency":
+                    await self._priority.turn()
                 async with session.begin():
                     progress = await session.get(FanoutRow, ident, with_for_update=True, populate_existing=True)
                     assert progress is not None
@@ -208,3 +272,7 @@ class FanoutWorker(DurableConsumer):
                 if upto is None:
                     return
                 await heartbeat()
+                # Let whoever waits for a connection have it before the next chunk: on SQLite all
+                # writers share one, and a loop that gives it back and takes it again at once kept
+                # requests (an alert's approval among them) waiting for seconds behind a fan-out.
+                await asyncio.sleep(0)
