@@ -24,6 +24,10 @@ from contracts.notifications import Body, Title
 BROADCAST = "broadcast"
 APPROVE_BROADCAST = "approve_broadcast"
 BROADCASTS = "broadcasts"
+GET_BROADCAST = "get_broadcast"
+#: Emergency alerts that have not reached every town's inboxes in time (anyone may ask: no
+#: personal data; the gateway's ``/readyz`` shows it).
+ALERT_HEALTH = "alert_health"
 NOTICE_RULES = "notice_rules"
 PUT_NOTICE_RULE = "put_notice_rule"
 PREVIEW_NOTICE_RULE = "preview_notice_rule"
@@ -36,21 +40,45 @@ Target = Literal["town", "districts", "region"]
 BroadcastStatus = Literal["pending-approval", "sending", "sent"]
 District = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
+#: The English texts are optional: an emergency must not wait for its translation.
+OptionalTitle = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+OptionalBody = Annotated[str, msgspec.Meta(max_length=4000)]
+Reason = Annotated[str, msgspec.Meta(max_length=400)]
 
 
 class NewBroadcast(msgspec.Struct, frozen=True, kw_only=True):
     kind: BroadcastKind
     title_ja: Title
     body_ja: Body
-    title_en: Title
-    body_en: Body
+    #: Shown in English when given; Japanese is shown otherwise. Both or neither.
+    title_en: OptionalTitle = ""
+    body_en: OptionalBody = ""
     target: Target = "town"
     #: With ``target="districts"``: the town's districts (names as in tenants/<town>.toml).
     districts: Annotated[list[District], msgspec.Meta(max_length=50)] = []
+    #: An emergency's banner shows on every page of the town until then (default: ``ALERT_HOURS``
+    #: after release); in the future, at most ``MAX_ALERT_DAYS`` ahead.
+    ends_at: datetime | None = None
+    #: A new version of a released emergency alert (same target); once approved it replaces it
+    #: and its residents are told it changed.
+    corrects: Id | None = None
+    #: Cancels a released emergency alert (its texts say so to the same residents); four eyes.
+    cancels: Id | None = None
 
 
 class ApproveBroadcast(msgspec.Struct, frozen=True, kw_only=True):
     id: Id
+    #: Required when nobody would receive it (no resident of the target is imported): why it
+    #: goes out anyway. Recorded with the approval.
+    zero_recipients_reason: Reason = ""
+
+
+class GetBroadcast(msgspec.Struct, frozen=True, kw_only=True):
+    id: Id
+
+
+class AlertHealthQuery(msgspec.Struct, frozen=True, kw_only=True):
+    pass
 
 
 class ListBroadcasts(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +99,25 @@ class Reach(msgspec.Struct, frozen=True, kw_only=True):
     deliveries: int
 
 
+class TownReach(msgspec.Struct, frozen=True, kw_only=True):
+    """One town's fan-out of a released broadcast."""
+
+    town: str
+    residents: int
+    inbox: int
+    deliveries: int
+    done: bool
+
+
+class ChannelReach(msgspec.Struct, frozen=True, kw_only=True):
+    """Outbound deliveries of one channel (email, push, webhook), by how far they got."""
+
+    channel: str
+    queued: int
+    delivered: int
+    failed: int
+
+
 class Broadcast(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     kind: BroadcastKind
@@ -88,6 +135,21 @@ class Broadcast(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     released_at: datetime | None
     reach: Reach
+    #: Residents the target holds now (pending) or held at approval (released).
+    recipients: int = 0
+    #: Why it was approved with nobody to receive it.
+    zero_recipients_reason: str = ""
+    ends_at: datetime | None = None
+    corrects: str | None = None
+    cancels: str | None = None
+    #: The approved correction or cancellation that ended this alert.
+    replaced_by: str | None = None
+    #: When it raised the alarm for not reaching every town's inboxes in time.
+    alarm_at: datetime | None = None
+    #: Town by town (released broadcasts).
+    towns: list[TownReach] = []
+    #: Channel by channel: read for one broadcast (``get_broadcast``), empty in lists.
+    channels: list[ChannelReach] = []
 
 
 class BroadcastList(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,14 +272,36 @@ class NewsItem(msgspec.Struct, frozen=True, kw_only=True):
     #: Empty: the whole town (or region).
     districts: list[str]
     sent_at: datetime
+    #: An emergency's banner shows until then.
+    ends_at: datetime | None = None
+    #: A correction of an earlier alert (訂正), a cancellation of one (取消).
+    corrects: str | None = None
+    cancels: str | None = None
+
+
+class StalledAlert(msgspec.Struct, frozen=True, kw_only=True):
+    broadcast_id: str
+    origin: str
+    released_at: datetime
+    #: Target towns whose inboxes are not all written yet.
+    towns_pending: list[str]
+
+
+class AlertHealth(msgspec.Struct, frozen=True, kw_only=True):
+    #: Released emergency alerts past their deadline with towns still pending.
+    stalled: list[StalledAlert]
+    deadline_seconds: float
 
 
 class News(msgspec.Struct, frozen=True, kw_only=True):
-    #: Emergency alerts released in the last ``ALERT_HOURS`` hours, newest first: the home page's banner.
+    #: Emergency alerts in force (before their end time, neither corrected nor cancelled), newest
+    #: first: the banner on every page of the town.
     alerts: list[NewsItem]
     #: Everything released in the last ``NEWS_DAYS`` days, newest first.
     items: list[NewsItem]
 
 
+#: How long an emergency's banner shows when its author gave no end time.
 ALERT_HOURS = 48
+MAX_ALERT_DAYS = 30
 NEWS_DAYS = 60

@@ -78,5 +78,5 @@ def build(
     app.on_start.append(start_workers)
     app.on_stop.append(stop_workers)
     # Broadcasts and push-type notices: after the sender starts (they wake it), stopped before it.
-    broadcast_parts.install(app, region)
+    broadcast_parts.install(app, region, smtp)
     return app

@@ -47,7 +47,10 @@ class BroadcastRow(Base):
     """An announcement or emergency alert of a town, or of the council (``tenant = "council"``)."""
 
     __tablename__ = "broadcasts"
-    __table_args__ = (Index("ix_broadcasts_created", "tenant", "created_at"),)
+    __table_args__ = (
+        Index("ix_broadcasts_created", "tenant", "created_at"),
+        Index("ix_broadcasts_alerts", "tenant", "kind", "released_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(32))
@@ -65,6 +68,19 @@ class BroadcastRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: When the fan-out work was committed (None: waiting for approval).
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: An emergency's banner shows until then (None: ``ALERT_HOURS`` after release).
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The alert this one corrects or cancels (a new version of it, approved by four eyes).
+    corrects: Mapped[str | None] = mapped_column(String(36))
+    cancels: Mapped[str | None] = mapped_column(String(36))
+    #: The released correction or cancellation that ended this alert.
+    replaced_by: Mapped[str | None] = mapped_column(String(36))
+    #: Residents targeted when it was approved (or released at once).
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    #: The approver's reason to send it with nobody to receive it.
+    zero_recipients_reason: Mapped[str] = mapped_column(Text, default="")
+    #: When the alarm went out that it had not reached every town's inboxes in time.
+    alarm_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class FanoutRow(Base):

@@ -23,7 +23,17 @@ def _item(row: BroadcastRow, origin: str) -> msg.NewsItem:
         id=row.id, kind=row.kind, origin=origin,  # type: ignore[arg-type]
         title_ja=row.title_ja, body_ja=row.body_ja, title_en=row.title_en, body_en=row.body_en,
         districts=[d for d in row.districts.split(",") if d], sent_at=utc(row.released_at),  # type: ignore[arg-type]
+        ends_at=utc(row.ends_at) if row.ends_at else None, corrects=row.corrects, cancels=row.cancels,
     )
+
+
+def in_force(row: BroadcastRow, now: datetime) -> bool:
+    """An emergency alert's banner shows: released, neither corrected nor cancelled (nor itself a
+    cancellation), and before its end time (``ALERT_HOURS`` after release when none was given)."""
+    if row.kind != "emergency" or row.released_at is None or row.replaced_by is not None or row.cancels is not None:
+        return False
+    ends = utc(row.ends_at) if row.ends_at else utc(row.released_at) + timedelta(hours=msg.ALERT_HOURS)
+    return now < ends
 
 
 async def news(ctx: Context, req: msg.ListNews) -> msg.News:
@@ -43,10 +53,12 @@ async def news(ctx: Context, req: msg.ListNews) -> msg.News:
         finally:
             await rls.use_tenant(session, ctx.tenant)
         items += [_item(r, COUNCIL_SLUG) for r in regional]
+        rows = [*own, *regional]
+    else:
+        rows = list(own)
+    alerts = sorted((_item(r, r.tenant) for r in rows if in_force(r, now)), key=lambda i: i.sent_at, reverse=True)
     items.sort(key=lambda i: i.sent_at, reverse=True)
-    items = items[: req.limit]
-    alert_since = now - timedelta(hours=msg.ALERT_HOURS)
-    return msg.News(alerts=[i for i in items if i.kind == "emergency" and i.sent_at >= alert_since], items=items)
+    return msg.News(alerts=alerts, items=items[: req.limit])
 
 
 def register(app: ServiceApp) -> None:
