@@ -16,6 +16,15 @@ each pass. So a town with 100,000 queued broadcast mails takes most of each pass
 town's single status mail goes in the next pass. Rate limits (``ratelimit.py``) cap each
 (town, channel); a limited town waits for its tokens while the others go on.
 
+Emergencies first: each (town, channel) fills its part of a pass with its due emergency alerts
+(``broadcast.emergency``) before anything else, taking their tokens from a bucket of their own,
+and only then takes every kind in queue order from the ordinary bucket. An alert queued behind
+100,000 announcement mails, of a town whose ordinary bucket is empty, goes in the next pass. The
+alerts are found through their inbox messages (the delivery rows do not carry the kind), among
+those of the last ``EMERGENCY_WINDOW``: the inbox keeps every alert ever sent, and the look must
+not grow with them. Quiet hours do not hold alerts back either (``fanout_worker.py`` queues them
+due at once).
+
 A sender that dies between claiming and recording leaves rows ``sending``; after
 ``lease_seconds`` another pass claims them again (at least once, never none).
 """
@@ -30,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import notifications as msg
@@ -41,12 +50,17 @@ from services.notifications.models import DeliveryRow, InboxRow, OutboxRow, Push
 from services.notifications.outgoing import Outcome, Outgoing
 from services.notifications.ratelimit import Limits
 from services.runtime import rls
+from services.runtime.database import utc
 from services.runtime.outbox import new_event
 
 log = logging.getLogger(__name__)
 
 DUE = ("created", "temporary-failure")
 CHANNELS = ("email", "push", "webhook")
+EMERGENCY = "broadcast.emergency"
+#: How far back the emergency claim looks for alerts. Far beyond the retry schedule and the
+#: fallbacks (hours): an alert older than that still goes, in queue order like any message.
+EMERGENCY_WINDOW = timedelta(days=1)
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -178,34 +192,57 @@ class Sender:
         async with self._sessions() as session, session.begin():
             share = max(1, self._batch // len(order))
             more: list[tuple[str, str]] = []
+            alerting: set[str] = set()
             for town in order:
                 await rls.use_tenant(session, town)
+                if await self._has_alerts(session, town, now):
+                    alerting.add(town)
                 for channel in CHANNELS:
-                    wanted = self.limits.available(town, channel, share)
-                    got = await self._claim_some(session, town, channel, wanted, now) if wanted > 0 else []
+                    got = await self._claim_slot(session, town, channel, share, now, town in alerting, first_round=True)
                     claimed.extend(got)
-                    if wanted > 0 and len(got) == share:
+                    if len(got) == share:
                         more.append((town, channel))
-                    elif wanted <= 0:
-                        self._wake_when_tokens(town, channel)
             # Second round: what the batch has left goes to those that had more than their share.
             while more and len(claimed) < self._batch:
                 each = max(1, (self._batch - len(claimed)) // len(more))
                 still: list[tuple[str, str]] = []
                 for town, channel in more:
                     asked = min(each, self._batch - len(claimed))
-                    wanted = self.limits.available(town, channel, asked)
-                    if wanted <= 0:
-                        continue
-                    await rls.use_tenant(session, town)
-                    got = await self._claim_some(session, town, channel, wanted, now)
+                    got = await self._claim_slot(session, town, channel, asked, now, town in alerting)
                     claimed.extend(got)
-                    if len(got) == asked:  # had more, and its rate limit was not what stopped it
+                    if len(got) == asked:  # had more, and its rate limits were not what stopped it
                         still.append((town, channel))
                 more = still
         return claimed
 
-    async def _claim_some(self, session: AsyncSession, town: str, channel: str, limit: int, now: datetime) -> list[Outgoing]:
+    async def _has_alerts(self, session: AsyncSession, town: str, now: datetime) -> bool:
+        """Whether ``town`` has emergency messages of the last ``EMERGENCY_WINDOW``: one look a town
+        and pass, so that towns without recent alerts cost no query a channel more. max(), read
+        off the end of the index: for a LIMIT 1 look PostgreSQL may rather scan the table hoping
+        for an early match, and read all of it when there is none."""
+        newest = await session.scalar(select(func.max(InboxRow.created_at)).where(alerts_of(town)))
+        return newest is not None and utc(newest) >= now - EMERGENCY_WINDOW
+
+    async def _claim_slot(
+        self, session: AsyncSession, town: str, channel: str, asked: int, now: datetime, alerts: bool,
+        first_round: bool = False,
+    ) -> list[Outgoing]:
+        """Up to ``asked`` of one (town, channel): its emergencies first (if the town has ``alerts``),
+        from their own bucket; then every kind in queue order, from the ordinary bucket."""
+        got: list[Outgoing] = []
+        for emergency in (True, False) if alerts else (False,):
+            wanted = self.limits.available(town, channel, asked - len(got), emergency)
+            if wanted > 0:
+                got += await self._claim_some(session, town, channel, wanted, now, emergency)
+            elif first_round and len(got) < asked:  # this bucket is empty: come back when it is not
+                self._wake_when_tokens(town, channel, emergency)
+        return got
+
+    async def _claim_some(
+        self, session: AsyncSession, town: str, channel: str, limit: int, now: datetime, emergency: bool = False,
+    ) -> list[Outgoing]:
+        if session.info.get(rls.TENANT) != town:  # the second round comes back to a town
+            await rls.use_tenant(session, town)
         due = or_(
             and_(DeliveryRow.status.in_(DUE), DeliveryRow.next_attempt_at <= now),
             and_(DeliveryRow.status == "sending", DeliveryRow.updated_at < now - self._lease),
@@ -218,6 +255,9 @@ class Sender:
             .order_by(DeliveryRow.next_attempt_at)
             .limit(limit)
         )
+        if emergency:  # as many messages to look at as recent alerts had recipients, whatever else is queued
+            query = query.where(DeliveryRow.message_id.in_(
+                select(InboxRow.id).where(alerts_of(town), InboxRow.created_at >= now - EMERGENCY_WINDOW)))
         if session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # copies share the work
         deliveries = (await session.execute(query)).scalars().all()
@@ -229,7 +269,7 @@ class Sender:
         rows = [(d, messages[d.message_id]) for d in deliveries if d.message_id in messages]
         for orphan in (d for d in deliveries if d.message_id not in messages):  # nothing to send, ever
             orphan.status, orphan.next_attempt_at, orphan.last_error = "permanent-failure", None, "message not found"
-        self.limits.take(town, channel, len(rows))
+        self.limits.take(town, channel, len(rows), emergency)
         targets = await self._targets(session, town, channel, {d.address for d, _ in rows})
         claimed = []
         for delivery, message in rows:
@@ -347,10 +387,17 @@ class Sender:
         timer = loop.call_later(delay + 0.01, wake)
         self._timers.add(timer)
 
-    def _wake_when_tokens(self, town: str, channel: str) -> None:
-        bucket = self.limits.bucket(town, channel)
+    def _wake_when_tokens(self, town: str, channel: str, emergency: bool = False) -> None:
+        bucket = self.limits.bucket(town, channel, emergency)
         if bucket is not None:
             self._wake_later(min(self._poll, bucket.wait_for_one()), town)
+
+
+def alerts_of(town: str) -> ColumnElement[bool]:
+    """``town``'s emergency messages, as their partial index (``ix_inbox_messages_alerts``) has
+    them. The kind is written into the SQL: PostgreSQL uses a partial index only where it sees the
+    condition match the index's own, which a bound parameter of a prepared statement does not."""
+    return and_(InboxRow.tenant == town, InboxRow.kind == literal(EMERGENCY, literal_execute=True))
 
 
 def interleaved(items: list[Outgoing]) -> list[Outgoing]:
