@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from contracts.principal import ANONYMOUS, Principal, Role
@@ -108,5 +109,5 @@ class CallerProvider:
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from exc
 
-    async def __call__(self, request: Request[Any, Any, Any], tenant: TenantProfile) -> Caller:
+    async def __call__(self, request: Request[Any, Any, Any], tenant: NamedDependency[TenantProfile]) -> Caller:
         return Caller(await self.principal(request), tenant, request, request.app.state.audit)

@@ -149,6 +149,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             "caller": Provide(CallerProvider(verifier)),
         },
         lifespan=[bus_lifespan],
+        on_shutdown=[verifier.aclose],
         plugins=[problems.plugin(), *([OpenTelemetryPlugin(OpenTelemetryConfig())] if settings.tracing else [])],
         exception_handlers=problems.EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

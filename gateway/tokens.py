@@ -117,6 +117,10 @@ class TokenVerifier:
             raise InvalidToken(str(exc) or type(exc).__name__) from exc
         return claims
 
+    async def aclose(self) -> None:
+        """Close the HTTP client python-keycloak keeps for its async calls (keys, tokens, logout)."""
+        await self.oidc.connection.aclose()
+
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """New tokens for a browser session whose access token has expired."""
         try:

@@ -34,8 +34,9 @@ async def _form(site: GatewayClient, user: str = RESIDENT, path: str = DOG, host
 
 async def _post(site: GatewayClient, page, data: dict, files: dict | None = None, user: str = RESIDENT,
                 path: str = DOG, host: str = "kitakata.localhost"):
+    site.cookies.update(page.cookies)
     return await site.post(path, data=data, files=files or {"vaccination_certificate": ("", b"", "application/octet-stream")},
-                           headers={**site.as_user(user), "host": host}, cookies=page.cookies)
+                           headers={**site.as_user(user), "host": host})
 
 
 async def test_a_resident_attaches_a_certificate_and_it_is_filed_with_the_application(site: GatewayClient) -> None:
@@ -139,10 +140,12 @@ async def test_uploads_need_a_signed_in_caller_and_expire(site: GatewayClient, n
         before = len(await store.list(ignore_deletes=True)) if status.size else 0
         # A signed-out multipart post keeps to the usual body limit and stores nothing.
         page = await site.get("/settings")
-        big = await site.post("/settings", data={"_csrf_token": csrf_of(page.text)}, cookies=page.cookies,
+        site.cookies.update(page.cookies)
+        big = await site.post("/settings", data={"_csrf_token": csrf_of(page.text)},
                               files={"x": ("big.png", PNG * 6000, "image/png")})
         assert big.status_code == 413
-        small = await site.post("/settings", data={"_csrf_token": csrf_of(page.text)}, cookies=page.cookies,
+        site.cookies.update(page.cookies)
+        small = await site.post("/settings", data={"_csrf_token": csrf_of(page.text)},
                                 files={"x": (f"{uuid.uuid4()}.png", PNG, "image/png")})
         assert small.status_code == 303, small.status_code  # the settings are saved, the file is not
         after = len(await store.list(ignore_deletes=True)) if (await store.status()).size else 0
@@ -154,8 +157,10 @@ async def test_uploads_need_a_signed_in_caller_and_expire(site: GatewayClient, n
 async def test_big_or_many_files_are_refused_before_anything_is_kept(site: GatewayClient) -> None:
     page, fields = await _form(site)
     three = {f"f{i}": (f"{i}.png", PNG, "image/png") for i in range(3)}
-    many = await site.post(DOG, data={**fields, **ANSWERS}, files=three, headers=site.as_user(RESIDENT), cookies=page.cookies)
+    site.cookies.update(page.cookies)
+    many = await site.post(DOG, data={**fields, **ANSWERS}, files=three, headers=site.as_user(RESIDENT))
     assert many.status_code == 413 and "at most 2 files" in many.text
     # A plain form is held to the usual limit, signed in or not, before it is read.
-    long_form = await site.post(DOG, data={**fields, "dog_name": "x" * 2_000_000}, headers=site.as_user(RESIDENT), cookies=page.cookies)
+    site.cookies.update(page.cookies)
+    long_form = await site.post(DOG, data={**fields, "dog_name": "x" * 2_000_000}, headers=site.as_user(RESIDENT))
     assert long_form.status_code == 413

@@ -9,7 +9,8 @@ from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
 from litestar.openapi import ResponseSpec
-from litestar.params import HeaderParameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from contracts import applications as msg
 from contracts import headers as h
@@ -29,8 +30,8 @@ from gateway.routes.replies import documented, json_reply
 )
 async def submit_application(
     state: State,
-    caller: Caller,
-    data: msg.SubmitApplication,
+    caller: NamedDependency[Caller],
+    data: JSONBody[msg.SubmitApplication],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
 ) -> Response[bytes]:
     """A resident submits online; a caseworker files at the counter with ``counter_applicant``."""
@@ -52,11 +53,11 @@ async def submit_application(
 )
 async def list_applications(
     state: State,
-    caller: Caller,
-    status: Status | None = None,
-    channel: Channel | None = None,
-    code: str | None = None,
-    limit: int = 100,
+    caller: NamedDependency[Caller],
+    status: FromQuery[Status | None] = None,
+    channel: FromQuery[Channel | None] = None,
+    code: FromQuery[str | None] = None,
+    limit: FromQuery[int] = 100,
 ) -> Response[bytes]:
     principal = await caller.resident_or_staff()
     query = msg.ListApplications(status=status, channel=channel, code=code, limit=limit)
@@ -73,7 +74,7 @@ async def _one(state: State, caller: Caller, verb: str, application_id: str) -> 
     tags=["applications"],
     responses={200: documented(msg.ApplicationDetail, "With its status history")},
 )
-async def get_application(state: State, caller: Caller, application_id: str) -> Response[bytes]:
+async def get_application(state: State, caller: NamedDependency[Caller], application_id: FromPath[str]) -> Response[bytes]:
     return json_reply(await _one(state, caller, msg.GET, application_id))
 
 
@@ -90,7 +91,9 @@ class TransitionBody(msgspec.Struct, frozen=True, kw_only=True):
     status_code=200,
     responses={200: documented(msg.ApplicationDetail, "After the move")},
 )
-async def transition_application(state: State, caller: Caller, application_id: str, data: TransitionBody) -> Response[bytes]:
+async def transition_application(
+    state: State, caller: NamedDependency[Caller], application_id: FromPath[str], data: JSONBody[TransitionBody]
+) -> Response[bytes]:
     """Staff move an application on; a resident withdraws it or answers a request for information."""
     principal = await caller.resident_or_staff()
     move = msg.Transition(id=application_id, to=data.to, comment=data.comment, assign_to=data.assign_to, answers=data.answers)
@@ -102,7 +105,7 @@ async def transition_application(state: State, caller: Caller, application_id: s
     tags=["applications"],
     responses={200: documented(msg.Receipt, "The town's signed receipt")},
 )
-async def get_receipt(state: State, caller: Caller, application_id: str) -> Response[bytes]:
+async def get_receipt(state: State, caller: NamedDependency[Caller], application_id: FromPath[str]) -> Response[bytes]:
     return json_reply(await _one(state, caller, msg.RECEIPT, application_id))
 
 
@@ -111,7 +114,7 @@ async def get_receipt(state: State, caller: Caller, application_id: str) -> Resp
     tags=["applications"],
     responses={200: documented(msg.IssuedDocument, "The issued document (電子交付)")},
 )
-async def get_document(state: State, caller: Caller, application_id: str) -> Response[bytes]:
+async def get_document(state: State, caller: NamedDependency[Caller], application_id: FromPath[str]) -> Response[bytes]:
     """The document issued for an application: its signed token and a printable page."""
     return json_reply(await _one(state, caller, msg.DOCUMENT, application_id))
 
@@ -122,7 +125,9 @@ async def get_document(state: State, caller: Caller, application_id: str) -> Res
     media_type="application/octet-stream",
     responses={200: ResponseSpec(None, description="The file as filed", media_type="application/octet-stream")},
 )
-async def get_attachment(state: State, caller: Caller, application_id: str, field: str) -> Response[bytes]:
+async def get_attachment(
+    state: State, caller: NamedDependency[Caller], application_id: FromPath[str], field: FromPath[str]
+) -> Response[bytes]:
     """A file filed with an application, to its applicant and the town's staff."""
     principal = await caller.resident_or_staff()
     handed = msgspec.json.decode(
@@ -133,7 +138,7 @@ async def get_attachment(state: State, caller: Caller, application_id: str, fiel
 
 
 @get("/api/v1/applications/{application_id:str}/document.html", tags=["applications"], media_type="text/html")
-async def print_document(state: State, caller: Caller, application_id: str) -> Response[str]:
+async def print_document(state: State, caller: NamedDependency[Caller], application_id: FromPath[str]) -> Response[str]:
     """The printable page of an issued document, with the QR code of its signature."""
     issued = msgspec.json.decode(await _one(state, caller, msg.DOCUMENT, application_id), type=msg.IssuedDocument)
     return Response(issued.html, media_type="text/html; charset=utf-8")

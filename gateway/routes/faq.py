@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from contracts import faq as msg
 from contracts.errors import ErrorCode, FieldError, failure
@@ -22,7 +24,9 @@ def _bad(field: str, message_ja: str, message_en: str) -> Exception:
     tags=["faq"],
     responses={200: documented(msg.FaqResults, "The town's best answers; a question without a good one is logged for staff")},
 )
-async def search_faq(state: State, tenant: TenantProfile, q: str = "", limit: int = 5) -> Response[bytes]:
+async def search_faq(
+    state: State, tenant: NamedDependency[TenantProfile], q: FromQuery[str] = "", limit: FromQuery[int] = 5
+) -> Response[bytes]:
     """Anyone may ask; the answers are the town's (its own where it has replaced the shared ones)."""
     question = q.strip()
     if not question:
@@ -40,7 +44,7 @@ async def search_faq(state: State, tenant: TenantProfile, q: str = "", limit: in
     tags=["faq"],
     responses={200: documented(msg.UnansweredList, "Questions residents asked that found no good answer, most asked first")},
 )
-async def unanswered_faq(state: State, caller: Caller, limit: int = 100) -> Response[bytes]:
+async def unanswered_faq(state: State, caller: NamedDependency[Caller], limit: FromQuery[int] = 100) -> Response[bytes]:
     """For the town's caseworkers and tenant admins: what to write answers for next."""
     principal = await caller.staff()
     if not 1 <= limit <= 500:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from litestar import get
+from litestar.di import NamedDependency
 
 from contracts.principal import Principal
 from gateway.access import Caller
 
 
 @get("/api/v1/me", tags=["identity"])
-async def me(caller: Caller) -> Principal:
+async def me(caller: NamedDependency[Caller]) -> Principal:
     """The signed-in caller: subject, roles, town, assurance level and the verified identity."""
     return caller.signed_in()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import msgspec
 from litestar import Response, get, post, put
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from contracts import notifications as msg
 from contracts.subjects import NOTIFICATIONS
@@ -17,7 +19,9 @@ from gateway.routes.replies import documented, json_reply
     tags=["inbox"],
     responses={200: documented(msg.InboxList, "The resident's own messages in this town, newest first")},
 )
-async def list_inbox(state: State, caller: Caller, unread_only: bool = False, limit: int = 50) -> Response[bytes]:
+async def list_inbox(
+    state: State, caller: NamedDependency[Caller], unread_only: FromQuery[bool] = False, limit: FromQuery[int] = 50
+) -> Response[bytes]:
     principal = await caller.resident()
     query = msg.ListInbox(unread_only=unread_only, limit=limit)
     return json_reply(await state.bus.call(caller.tenant, NOTIFICATIONS, msg.INBOX, query, principal))
@@ -29,7 +33,7 @@ async def list_inbox(state: State, caller: Caller, unread_only: bool = False, li
     status_code=200,
     responses={200: documented(msg.InboxMessage, "The message, marked read")},
 )
-async def mark_read(state: State, caller: Caller, message_id: str) -> Response[bytes]:
+async def mark_read(state: State, caller: NamedDependency[Caller], message_id: FromPath[str]) -> Response[bytes]:
     principal = await caller.resident()
     return json_reply(await state.bus.call(caller.tenant, NOTIFICATIONS, msg.READ, msg.MarkRead(id=message_id), principal))
 
@@ -39,7 +43,7 @@ async def mark_read(state: State, caller: Caller, message_id: str) -> Response[b
     tags=["inbox"],
     responses={200: documented(msg.Preferences, "How the resident is reached in this town")},
 )
-async def get_preferences(state: State, caller: Caller) -> Response[bytes]:
+async def get_preferences(state: State, caller: NamedDependency[Caller]) -> Response[bytes]:
     principal = await caller.resident()
     return json_reply(await state.bus.call(caller.tenant, NOTIFICATIONS, msg.PREFERENCES, msg.GetPreferences(), principal))
 
@@ -49,7 +53,7 @@ async def get_preferences(state: State, caller: Caller) -> Response[bytes]:
     tags=["inbox"],
     responses={200: documented(msg.Preferences, "As saved: the inbox first, then the other channels in order")},
 )
-async def set_preferences(state: State, caller: Caller, data: msg.Preferences) -> Response[bytes]:
+async def set_preferences(state: State, caller: NamedDependency[Caller], data: JSONBody[msg.Preferences]) -> Response[bytes]:
     """Channels in fallback order (the inbox is always on) and the email address to use."""
     principal = await caller.resident()
     return json_reply(await state.bus.call(caller.tenant, NOTIFICATIONS, msg.SET_PREFERENCES, data, principal))
@@ -60,7 +64,7 @@ async def set_preferences(state: State, caller: Caller, data: msg.Preferences) -
     tags=["templates"],
     responses={200: documented(msg.TemplateList, "Every kind of message: the town's template or the regional default")},
 )
-async def list_templates(state: State, caller: Caller) -> Response[bytes]:
+async def list_templates(state: State, caller: NamedDependency[Caller]) -> Response[bytes]:
     principal = await caller.staff()
     return json_reply(await state.bus.call(caller.tenant, NOTIFICATIONS, msg.TEMPLATES, msg.ListTemplates(), principal))
 
@@ -77,7 +81,9 @@ class TemplateBody(msgspec.Struct, frozen=True, kw_only=True):
     tags=["templates"],
     responses={200: documented(msg.Template, "As saved")},
 )
-async def put_template(state: State, caller: Caller, kind: str, data: TemplateBody) -> Response[bytes]:
+async def put_template(
+    state: State, caller: NamedDependency[Caller], kind: FromPath[str], data: JSONBody[TemplateBody]
+) -> Response[bytes]:
     """A town's own template for one kind of message; unknown or missing placeholders are refused by name."""
     principal = await caller.staff("tenant-admin")
     template = msg.PutTemplate(kind=kind, **msgspec.structs.asdict(data))

@@ -8,12 +8,14 @@ tenant admins, their own town against the regional median. Residents and casewor
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from contracts import insights as msg
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure
@@ -23,6 +25,9 @@ from gateway.access import Caller
 from gateway.routes.replies import documented, json_reply
 
 CSV = "text/csv; charset=utf-8"
+#: The window's query parameters, ``from`` (a Python keyword, hence ``from_``) and ``to``.
+FromDate = Annotated[str | None, QueryParameter(name="from", description="first day, YYYY-MM-DD")]
+ToDate = Annotated[str | None, QueryParameter(name="to", description="last day, YYYY-MM-DD")]
 
 
 def _date(field: str, value: str | None) -> date | None:
@@ -67,9 +72,7 @@ async def _ask(state: State, caller: Caller, verb: str, query: msg.MetricsQuery)
     responses={200: documented(msg.TownsMetrics, "Each town's figures for the window, and the regional median")},
 )
 async def towns(
-    state: State, caller: Caller,
-    from_: str | None = Parameter(query="from", default=None, description="first day, YYYY-MM-DD"),
-    to: str | None = Parameter(query="to", default=None, description="last day, YYYY-MM-DD"),
+    state: State, caller: NamedDependency[Caller], from_: FromDate = None, to: ToDate = None
 ) -> Response[bytes]:
     """Counts under 5 are withheld: null, and named in ``suppressed``."""
     return json_reply(await _ask(state, caller, msg.TOWNS, _query(from_, to)))
@@ -77,9 +80,7 @@ async def towns(
 
 @get("/api/v1/metrics/towns.csv", tags=["metrics"], media_type=CSV)
 async def towns_csv(
-    state: State, caller: Caller,
-    from_: str | None = Parameter(query="from", default=None, description="first day, YYYY-MM-DD"),
-    to: str | None = Parameter(query="to", default=None, description="last day, YYYY-MM-DD"),
+    state: State, caller: NamedDependency[Caller], from_: FromDate = None, to: ToDate = None
 ) -> Response[bytes]:
     """Open data: UTF-8 with a BOM (for Excel), headers in Japanese and English."""
     query = _query(from_, to)

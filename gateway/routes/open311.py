@@ -26,14 +26,15 @@ import logging
 import re
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from contracts import headers as h
 from contracts import open311 as msg
@@ -165,7 +166,7 @@ def _idempotency_key(request: Request[Any, Any, Any]) -> str:
 
 
 @get("/discovery.json", sync_to_thread=False)
-def discovery(request: Request[Any, Any, Any], state: State, tenant: TenantProfile) -> Response[bytes]:
+def discovery(request: Request[Any, Any, Any], state: State, tenant: NamedDependency[TenantProfile]) -> Response[bytes]:
     """Open311 service discovery for this town."""
     require_town(tenant)
     base = f"{request.url.scheme}://{state.resolver.host_of(request)}{PATH}"
@@ -189,7 +190,10 @@ def discovery(request: Request[Any, Any, Any], state: State, tenant: TenantProfi
 
 @get("/services.json", responses={200: documented(list[msg.Service], "The town's report services")})
 async def list_services(
-    request: Request[Any, Any, Any], state: State, tenant: TenantProfile, jurisdiction_id: str | None = None
+    request: Request[Any, Any, Any],
+    state: State,
+    tenant: NamedDependency[TenantProfile],
+    jurisdiction_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     _check_jurisdiction(tenant, jurisdiction_id)
     return json_reply(await state.bus.call(tenant, PROCEDURES, msg.SERVICES, msg.ListServices(lang=_lang(request))))
@@ -197,7 +201,11 @@ async def list_services(
 
 @get("/services/{code:str}", responses={200: documented(msg.ServiceDefinition, "Its attributes")})
 async def service_definition(
-    request: Request[Any, Any, Any], state: State, tenant: TenantProfile, code: str, jurisdiction_id: str | None = None
+    request: Request[Any, Any, Any],
+    state: State,
+    tenant: NamedDependency[TenantProfile],
+    code: FromPath[str],
+    jurisdiction_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """``services/{service_code}.json``: the attributes (form fields) a report of this kind takes."""
     _check_jurisdiction(tenant, jurisdiction_id)
@@ -209,14 +217,14 @@ async def service_definition(
 async def list_requests(
     request: Request[Any, Any, Any],
     state: State,
-    tenant: TenantProfile,
-    service_request_id: str | None = Parameter(default=None, description="Comma-separated; overrides every other filter"),
-    service_code: str | None = Parameter(default=None, description="Comma-separated"),
-    start_date: str | None = Parameter(default=None, description="W3C datetime"),
-    end_date: str | None = Parameter(default=None, description="W3C datetime; at most 90 days after start_date"),
-    status: str | None = Parameter(default=None, description="open, closed, or both comma-separated"),
-    page_size: str | None = Parameter(default=None, description="At most 1000 (the default)"),
-    jurisdiction_id: str | None = None,
+    tenant: NamedDependency[TenantProfile],
+    service_request_id: Annotated[str | None, QueryParameter(description="Comma-separated; overrides every other filter")] = None,
+    service_code: Annotated[str | None, QueryParameter(description="Comma-separated")] = None,
+    start_date: Annotated[str | None, QueryParameter(description="W3C datetime")] = None,
+    end_date: Annotated[str | None, QueryParameter(description="W3C datetime; at most 90 days after start_date")] = None,
+    status: Annotated[str | None, QueryParameter(description="open, closed, or both comma-separated")] = None,
+    page_size: Annotated[str | None, QueryParameter(description="At most 1000 (the default)")] = None,
+    jurisdiction_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Reports of the town, newest first: place, description and status, never who reported them."""
     _check_jurisdiction(tenant, jurisdiction_id)
@@ -240,7 +248,7 @@ async def list_requests(
     status_code=201,
     responses={201: documented(list[msg.RequestCreated], "The new report's id")},
 )
-async def post_request(request: Request[Any, Any, Any], state: State, caller: Caller) -> Response[bytes]:
+async def post_request(request: Request[Any, Any, Any], state: State, caller: NamedDependency[Caller]) -> Response[bytes]:
     """File a report (form-encoded, GeoReport's fields) as the signed-in resident."""
     principal = await caller.resident()
     form = await request.form()
@@ -275,7 +283,11 @@ async def post_request(request: Request[Any, Any, Any], state: State, caller: Ca
 
 @get("/requests/{request_id:str}", responses={200: documented(list[msg.ServiceRequest], "One report")})
 async def get_request(
-    request: Request[Any, Any, Any], state: State, tenant: TenantProfile, request_id: str, jurisdiction_id: str | None = None
+    request: Request[Any, Any, Any],
+    state: State,
+    tenant: NamedDependency[TenantProfile],
+    request_id: FromPath[str],
+    jurisdiction_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """``requests/{service_request_id}.json``: one report, in a one-element list as GeoReport has it."""
     _check_jurisdiction(tenant, jurisdiction_id)
@@ -291,13 +303,13 @@ def _not_here(resource: str) -> Response[bytes]:
 
 
 @get("/{resource:str}", include_in_schema=False, sync_to_thread=False)
-def other_get(resource: str) -> Response[bytes]:
+def other_get(resource: FromPath[str]) -> Response[bytes]:
     """``services.xml``, ``requests.xml`` and anything else: JSON only, said in GeoReport's format."""
     return _not_here(resource)
 
 
 @post("/{resource:str}", include_in_schema=False, sync_to_thread=False)
-def other_post(resource: str) -> Response[bytes]:
+def other_post(resource: FromPath[str]) -> Response[bytes]:
     return _not_here(resource)
 
 

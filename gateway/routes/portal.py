@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, route
 from litestar.datastructures import Cookie, State
+from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.response import Redirect
@@ -80,7 +81,7 @@ async def _posted(request: Request[Any, Any, Any], state: State, caller: Caller)
     request_max_body_size=PAGE_BODY_LIMIT,
     middleware=[limit_forms],
 )
-async def page(request: Request[Any, Any, Any], state: State, caller: Caller) -> Response[Any]:
+async def page(request: Request[Any, Any, Any], state: State, caller: NamedDependency[Caller]) -> Response[Any]:
     if request.url.path.startswith(NOT_PAGES):
         raise NotFoundException(detail=f"No route {request.url.path}")
     form: dict[str, list[str]] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from contracts import receipts as msg
 from contracts.subjects import PROCEDURES
@@ -17,12 +19,12 @@ from gateway.routes.replies import documented, json_reply
     status_code=200,
     responses={200: documented(msg.Verification, "Genuine or not, and who issued it")},
 )
-async def verify(state: State, tenant: TenantProfile, data: msg.VerifyRequest) -> Response[bytes]:
+async def verify(state: State, tenant: NamedDependency[TenantProfile], data: JSONBody[msg.VerifyRequest]) -> Response[bytes]:
     """Anyone may check a receipt or document: genuine or not, which town issued it, and when."""
     return json_reply(await state.bus.call(tenant, PROCEDURES, msg.VERIFY, data))
 
 
 @get("/api/v1/tenant/jwks.json", tags=["receipts"])
-async def town_keys(state: State, tenant: TenantProfile) -> Response[bytes]:
+async def town_keys(state: State, tenant: NamedDependency[TenantProfile]) -> Response[bytes]:
     """The town's public signing keys (JWKS), to verify its receipts without asking us."""
     return Response(await state.bus.call(tenant, PROCEDURES, msg.KEYS), media_type="application/jwk-set+json")

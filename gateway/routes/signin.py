@@ -19,7 +19,8 @@ from keycloak.exceptions import KeycloakError
 from litestar import Request, get, post
 from litestar.datastructures import Cookie, State
 from litestar.exceptions import ClientException, NotAuthorizedException
-from litestar.params import QueryParameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from contracts.principal import Principal
@@ -58,7 +59,11 @@ def safe_next(target: str | None) -> str:
 
 @get("/auth/login", tags=["sign-in"], include_in_schema=False)
 async def login(
-    request: Request[Any, Any, Any], state: State, tenant: TenantProfile, next: str = "/", acr: str | None = None
+    request: Request[Any, Any, Any],
+    state: State,
+    tenant: NamedDependency[TenantProfile],
+    next: FromQuery[str] = "/",
+    acr: FromQuery[str | None] = None,
 ) -> Redirect:
     if acr is not None and acr not in ("aal1", "aal2", "jpki"):
         raise ClientException(detail="acr must be one of aal1, aal2, jpki")
@@ -83,7 +88,7 @@ async def login(
 async def callback(
     request: Request[Any, Any, Any],
     state: State,
-    tenant: TenantProfile,
+    tenant: NamedDependency[TenantProfile],
     code: Annotated[str, QueryParameter(name="code")],
     returned_state: Annotated[str, QueryParameter(name="state")],
 ) -> Redirect:
@@ -125,7 +130,7 @@ async def callback(
 
 
 @post("/auth/logout", tags=["sign-in"], include_in_schema=False, status_code=303)
-async def logout(request: Request[Any, Any, Any], state: State, tenant: TenantProfile) -> Redirect:
+async def logout(request: Request[Any, Any, Any], state: State, tenant: NamedDependency[TenantProfile]) -> Redirect:
     session = request.session or {}
     refresh = session.get("refresh_token")
     if session.get("access_token"):
@@ -144,6 +149,6 @@ async def logout(request: Request[Any, Any, Any], state: State, tenant: TenantPr
 
 
 @get("/auth/me", tags=["sign-in"], include_in_schema=False)
-async def session_principal(caller: Caller) -> Principal:
+async def session_principal(caller: NamedDependency[Caller]) -> Principal:
     """Who the browser session belongs to (401 when it has none): the pages' view of the caller."""
     return caller.signed_in()

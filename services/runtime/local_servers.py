@@ -52,8 +52,9 @@ def start_nats(
     args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)]
     if monitor_port:
         args += ["-m", str(monitor_port)]
-    log = open(store_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session, preexec_fn=preexec)
+    # The child gets its own copy of the log's descriptor; ours is closed once it has started.
+    with open(store_dir / "nats.log", "ab") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session, preexec_fn=preexec)
     wait_for_port(port, process=process)
     return process
 
