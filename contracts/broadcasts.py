@@ -73,6 +73,12 @@ class ApproveBroadcast(msgspec.Struct, frozen=True, kw_only=True):
     zero_recipients_reason: Reason = ""
 
 
+class Approval(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of ``POST /api/v1/broadcasts/{id}/approve`` (optional)."""
+
+    zero_recipients_reason: Reason = ""
+
+
 class GetBroadcast(msgspec.Struct, frozen=True, kw_only=True):
     id: Id
 

@@ -100,6 +100,7 @@ MESSAGES: dict[str, type] = {
     "broadcasts.BroadcastList": broadcasts.BroadcastList,
     "broadcasts.BroadcastReleased": broadcasts.BroadcastReleased,
     "broadcasts.GetBroadcast": broadcasts.GetBroadcast,
+    "broadcasts.Approval": broadcasts.Approval,
     "broadcasts.AlertHealthQuery": broadcasts.AlertHealthQuery,
     "broadcasts.AlertHealth": broadcasts.AlertHealth,
     "broadcasts.PutNoticeRule": broadcasts.PutNoticeRule,

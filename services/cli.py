@@ -82,7 +82,25 @@ def cmd_seed(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     print(f"seeded {asyncio.run(run())} offered procedures for {len(region.towns)} towns")
+    if os.environ.get("AIZU_ENV", "development") == "development":
+        print(f"imported {asyncio.run(_import_demo_residents(region))} demo residents into the towns' directories")
     return 0
+
+
+async def _import_demo_residents(region: Region) -> int:
+    """Development: the issuer's demo residents are residents of their towns (alerts reach them)."""
+    from gateway.devissuer.users import demo_residents
+    from gateway.settings import oidc_issuer_from_env
+    from services.notifications.residents import import_people
+    from services.runtime.database import create_engine, session_factory
+    from services.runtime.settings import database_url
+
+    engine = create_engine(database_url("notifications", migration=True))
+    try:
+        async with session_factory(engine)() as session:
+            return await import_people(session, demo_residents(region, oidc_issuer_from_env()))
+    finally:
+        await engine.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -226,6 +244,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("AIZU_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every run
     args = parser().parse_args(argv)
     try:
         return args.func(args)

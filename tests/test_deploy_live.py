@@ -165,9 +165,13 @@ async def test_services_cannot_listen_to_another_services_requests(authorised_na
 
 
 async def test_a_wrong_password_is_refused(authorised_nats: AuthorisedNats) -> None:
-    with pytest.raises(NatsError):
-        await nats.connect(f"nats://portal:wrong@127.0.0.1:{authorised_nats.port}", allow_reconnect=False,
-                           max_reconnect_attempts=0, connect_timeout=2)
+    nc = nats.NATS()
+    try:
+        with pytest.raises(NatsError):
+            await nc.connect(f"nats://portal:wrong@127.0.0.1:{authorised_nats.port}", allow_reconnect=False,
+                             max_reconnect_attempts=0, connect_timeout=2)
+    finally:
+        await nc.close()  # a refused connect leaves its socket open (allow_reconnect=False)
 
 
 async def test_notifications_files_dead_letters_in_their_stream(authorised_nats: AuthorisedNats) -> None:

@@ -43,7 +43,8 @@ async def post_form(client: GatewayClient, path: str, user: str, form: dict[str,
     headers = {**client.as_user(user), **({"host": host} if host else {})}
     page = await client.get(path, headers=headers)
     token = csrf_of(page.text)
-    return await client.post(path, data={"_csrf_token": token, **form}, headers=headers, cookies=page.cookies)
+    client.cookies.update(page.cookies)
+    return await client.post(path, data={"_csrf_token": token, **form}, headers=headers)
 
 
 async def file_online(client: GatewayClient, resident: str = "kitakata.resident") -> dict[str, Any]:
@@ -170,7 +171,8 @@ async def test_counter_filing_creates_a_counter_application(console: GatewayClie
     assert '<label for="field-counter_name">' in body and 'name="counter_birthdate"' in body
     assert 'name="applicant_name"' not in body  # the identity is asked once, as the person at the desk
     form = {"_csrf_token": csrf_of(form_page.text), "idempotency_key": hidden(form_page.text, "idempotency_key"), **COUNTER_PERSON, "counter_birthdate": "昭和16年3月9日", "copies": "2"}
-    sent = await console.post("/staff/counter/juminhyo-copy", data=form, headers=console.as_user(CASEWORKER), cookies=form_page.cookies)
+    console.cookies.update(form_page.cookies)
+    sent = await console.post("/staff/counter/juminhyo-copy", data=form, headers=console.as_user(CASEWORKER))
     assert sent.status_code == 303, sent.text[:800]
     found = re.fullmatch(r"/staff/applications/([0-9a-f-]{36})\?filed=1", sent.headers["location"])
     assert found
@@ -181,7 +183,8 @@ async def test_counter_filing_creates_a_counter_application(console: GatewayClie
     shown = main_of((await console.get(sent.headers["location"], headers=console.as_user(CASEWORKER))).text)
     assert "窓口での申請を受け付けました。" in shown and "窓口" in shown
     # A second tap on the same form is the same filing.
-    again = await console.post("/staff/counter/juminhyo-copy", data=form, headers=console.as_user(CASEWORKER), cookies=form_page.cookies)
+    console.cookies.update(form_page.cookies)
+    again = await console.post("/staff/counter/juminhyo-copy", data=form, headers=console.as_user(CASEWORKER))
     assert again.headers["location"] == sent.headers["location"]
 
 
@@ -286,8 +289,15 @@ async def test_an_alert_goes_out_only_once_a_second_admin_approves_it(console: G
     assert 400 <= own.status_code < 500 and "承認できませんでした。" in own.text
     second = await console.get("/staff/broadcasts", headers=console.as_user("kitakata.admin2"))
     assert f'action="/staff/broadcasts/{cast_id}/approve"' in second.text
-    approved = await post_form(console, f"/staff/broadcasts/{cast_id}/approve", "kitakata.admin2", {})
+    # Nobody of this town is imported here: the approver is warned and must say why it goes anyway.
+    assert "対象の住民が0人です" in second.text
+    nobody = await post_form(console, f"/staff/broadcasts/{cast_id}/approve", "kitakata.admin2", {})
+    assert nobody.status_code == 422 and "理由を書いてください" in nobody.text
+    approved = await post_form(console, f"/staff/broadcasts/{cast_id}/approve", "kitakata.admin2",
+                               {"zero_recipients_reason": "訓練"})
     assert approved.status_code == 303 and "done=approved" in approved.headers["location"]
+    progress = await console.get(approved.headers["location"], headers=console.as_user("kitakata.admin2"))
+    assert progress.status_code == 200 and "市町村ごとの状況" in progress.text and "喜多方市" in progress.text
     after = main_of((await console.get("/staff/broadcasts", headers=console.as_user(ADMIN))).text)
     item = after[after.index(f'id="broadcast-{cast_id}"'):]
     assert "承認待ち" not in item[: item.index("</li>")]

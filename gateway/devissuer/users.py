@@ -12,6 +12,8 @@ town-hall data in ``tenants/``: plausible, not verified, never to be used for ma
 
 from __future__ import annotations
 
+from datetime import date
+
 import hashlib
 import re
 import uuid
@@ -256,3 +258,13 @@ def demo_users(region: Region, issuer_url: str) -> dict[str, DemoUser]:
     users = [u for i, town in enumerate(region.towns) for u in _town_users(issuer_url, town, i)]
     users += _council_users(issuer_url, region)
     return {u.username: u for u in users}
+
+
+def demo_residents(region: Region, issuer_url: str) -> list[tuple[str, str, date | None]]:
+    """(town, subject, birth date) of every demo resident: what ``aizu seed`` imports into the
+    towns' resident directories in development, as a town's register import would."""
+    return [
+        (u.tenant, u.subject, date.fromisoformat(u.birthdate) if u.birthdate else None)
+        for u in demo_users(region, issuer_url).values()
+        if "resident" in u.roles and u.tenant
+    ]

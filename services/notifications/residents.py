@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.tenants import Region
@@ -87,3 +87,26 @@ async def _write(session: AsyncSession, residents: list[dict[str, object]], pref
         await session.execute(insert(ResidentRow), residents)
     if prefs:
         await session.execute(insert(PreferenceRow), prefs)
+
+
+async def import_people(session: AsyncSession, people: list[tuple[str, str, date | None]]) -> int:
+    """Import (town, subject, birth date) residents unless the town knows them already; returns
+    how many were new. ``aizu seed`` imports the development issuer's demo residents this way, so
+    the demo resident of each town receives its alerts like any imported resident."""
+    added = 0
+    now = datetime.now(UTC)
+    for town in sorted({p[0] for p in people}):
+        await rls.use_tenant(session, town)
+        known = set((await session.execute(
+            select(ResidentRow.subject).where(ResidentRow.tenant == town, ResidentRow.subject.in_([p[1] for p in people]))
+        )).scalars())
+        rows = [
+            {"tenant": town, "subject": subject, "district": None, "birthdate": born, "youngest_child_born": None,
+             "push_consent": True, "imported_at": now}
+            for t, subject, born in people if t == town and subject not in known
+        ]
+        if rows:
+            await session.execute(insert(ResidentRow), rows)
+        added += len(rows)
+    await session.commit()
+    return added

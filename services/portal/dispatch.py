@@ -12,6 +12,7 @@ from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
 from contracts.portal import PAGE, PageReply, PageRequest
 from contracts.principal import ANONYMOUS
 from contracts.tenants import Council, Region, Tenant
+from services.portal.pages import news
 from services.portal.routing import Routes
 from services.portal.view import Page
 from services.runtime.client import BusClient
@@ -55,6 +56,7 @@ def register(app: ServiceApp, routes: Routes, region: Region) -> None:
         if refused is not None:
             return refused
         try:
+            await news.decorate(view)
             return await route.handler(view)
         except ServiceFailure as exc:
             return view.problem(exc)

@@ -36,6 +36,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "You can do your procedures from your phone or computer, without going to the town hall. If anything is unclear, we are glad to help by phone or at the counter.",
     ),
     "emergency": ("緊急のお知らせ", "Emergency alert"),
+    "alert_sent_at": ("{at} 発表", "Issued {at}"),
+    "alert_until": ("{at} まで表示", "shown until {at}"),
     "news": ("市町村からのお知らせ", "News from the town"),
     "no_news": ("いまお知らせはありません。", "There is no news at the moment."),
     "popular": ("よく使われる手続き", "Common procedures"),

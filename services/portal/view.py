@@ -7,8 +7,10 @@ services' own rules decide what the caller may see; the portal adds none of its 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 from urllib.parse import urlencode
 
 import jinja2
@@ -26,6 +28,15 @@ from services.runtime.service import Context
 T = TypeVar("T")
 
 TEMPLATES = Path(__file__).parent / "templates"
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def local(when: datetime | None, lang: str) -> str:
+    """A time as residents read it: Tokyo time, Japanese style first."""
+    if when is None:
+        return ""
+    t = when.astimezone(TOKYO)
+    return t.strftime("%Y年%m月%d日 %H:%M") if lang == "ja" else t.strftime("%d %b %Y %H:%M")
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -63,6 +74,12 @@ class Page:
         #: The portal's own request context (its database session, for the FAQ's log).
         self.context = context
         self.lang = request.display.lang
+        #: The town's news as read for this page, and its emergency alerts in force: the banner on
+        #: every page (see pages/news.py).
+        self.news: Any = None
+        self.alerts: list[Any] = []
+        #: Broadcasts of this town that wait for this admin's approval: the console's prompt.
+        self.awaiting_approval = 0
 
     # --- who is asking -------------------------------------------------------------------------
 
@@ -85,6 +102,9 @@ class Page:
 
     def t(self, key: str, **values: Any) -> str:
         return i18n.text(key, self.lang, **values)
+
+    def local_time(self, when: datetime | None) -> str:
+        return local(when, self.lang)
 
     def pick(self, ja: str, en: str) -> str:
         """The English text in English, when there is one; Japanese otherwise."""

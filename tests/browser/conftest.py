@@ -28,6 +28,8 @@ from services.portal import app as portal_app
 from services.procedures import app as procedures_app
 from services.procedures.seed import seed_catalog
 from services.runtime.database import create_engine, migrate, session_factory
+from gateway.devissuer.users import demo_residents
+from services.notifications.residents import import_people
 from services.notifications.smtp_sink import MailSink
 from tests import conftest as base
 from tests.browser import axe
@@ -104,6 +106,11 @@ async def browser_stack(nats_url: str, region: Region, tmp_path_factory: pytest.
         await stack.enter_async_context(base.running_insights(nats_url, urls["insights"], region))
         # Pages fan out to several services; on a busy 2-core machine 2 s is too tight for that.
         gateway = await stack.enter_async_context(base.gateway_client(region, nats_url, timeout=10.0))
+        # As `aizu seed` does in development: the demo residents are in their towns' directories.
+        engine = create_engine(urls["notifications"])
+        async with session_factory(engine)() as session:
+            await import_people(session, demo_residents(region, gateway.issuer))
+        await engine.dispose()
         yield BrowserStack(port=gateway.port, region=region, api=gateway, mail=sink)
 
 

@@ -1,4 +1,10 @@
-"""The town's news and emergency alerts for the home page, read from the notifications service."""
+"""The town's news and its emergency alerts, read from the notifications service.
+
+Alerts in force show as a banner on every page of the town, read for each page (an alert must
+show the moment it is approved, on every portal copy; the read is one indexed query); an admin's
+console pages say when a broadcast waits for their approval. Pages still render while the
+notifications service is away, without them.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,37 @@ from services.portal.view import Page
 
 log = logging.getLogger(__name__)
 
+_AWAY = (ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT)
 
-async def for_home(page: Page) -> tuple[list[casts.NewsItem], list[casts.NewsItem]]:
-    """(emergency alerts in force, recent news). The home page is the way in to every procedure,
-    so it still renders while the notifications service is away, without the news."""
+
+async def _news(page: Page) -> casts.News | None:
     try:
-        found = await page.fetch(NOTIFICATIONS, casts.NEWS, casts.ListNews(limit=10), casts.News)
+        return await page.fetch(NOTIFICATIONS, casts.NEWS, casts.ListNews(limit=10), casts.News)
     except ServiceFailure as exc:
-        if exc.envelope.code not in (ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT):
+        if exc.envelope.code not in _AWAY:
             raise
-        log.warning("home page of %s without news: %s", page.tenant.slug, exc)
-        return [], []
-    return found.alerts, found.items
+        log.warning("page of %s without news: %s", page.tenant.slug, exc)
+        return None
+
+
+async def for_home(page: Page) -> list[casts.NewsItem]:
+    """The recent news (the banner of alerts comes with every page)."""
+    found = page.news or await _news(page)
+    return found.items if found else []
+
+
+async def decorate(page: Page) -> None:
+    """What every page of a town shows besides its own content."""
+    if page.is_council:
+        return
+    page.news = await _news(page)
+    page.alerts = page.news.alerts if page.news else []
+    if page.request.path.startswith("/staff") and page.is_staff and page.has_role("tenant-admin"):
+        try:
+            listed = await page.fetch(NOTIFICATIONS, casts.BROADCASTS, casts.ListBroadcasts(limit=50), casts.BroadcastList)
+        except ServiceFailure as exc:
+            if exc.envelope.code not in _AWAY:
+                raise
+            return
+        me = page.principal.subject if page.principal else ""
+        page.awaiting_approval = sum(1 for b in listed.items if b.status == "pending-approval" and b.author != me)

@@ -4,9 +4,7 @@ the inbox, notification preferences and display settings. Each works without Jav
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -22,18 +20,9 @@ from contracts.uploads import Upload
 from services.portal import search
 from services.portal.pages import push
 from services.portal.routing import Routes
-from services.portal.view import Page, field_errors
+from services.portal.view import Page, field_errors, local
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 routes = Routes()
-
-
-def local(when: datetime | None, lang: str) -> str:
-    """A time as residents read it: Tokyo time, Japanese style first."""
-    if when is None:
-        return ""
-    t = when.astimezone(TOKYO)
-    return t.strftime("%Y年%m月%d日 %H:%M") if lang == "ja" else t.strftime("%d %b %Y %H:%M")
 
 
 async def _catalog(page: Page) -> list[procs.ProcedureSummary]:
@@ -46,9 +35,9 @@ async def home(page: Page) -> PageReply:
     from services.portal.pages import news
 
     items = await _catalog(page)
-    alerts, recent = await news.for_home(page)
+    recent = await news.for_home(page)
     popular = [p for p in items if p.category == "certificates"][:4] or items[:4]
-    return page.render("home.html", popular=popular, alerts=alerts, news=recent, local=local)
+    return page.render("home.html", popular=popular, news=recent, local=local)
 
 
 @routes.page("/procedures")
