@@ -301,8 +301,9 @@ async def test_the_audit_chain_detects_a_direct_sql_edit(gateway):
     assert report.broken_at == seq and "content" in report.reason
 
 
-async def test_the_audit_chain_check_ignores_links_sealed_while_it_reads(procedures_db):
-    """A sealer committing between the check's reads (of the head and of the links) is no break."""
+@pytest.mark.parametrize("before_read", [2, 3], ids=["before-the-links", "after-the-links"])
+async def test_the_audit_chain_check_ignores_links_sealed_while_it_reads(procedures_db, before_read):
+    """A sealer committing between the check's reads (head, links, head again) is no break."""
     town = f"chain-{uuid.uuid4().hex[:8]}"
     engine, other_engine = create_engine(procedures_db), create_engine(procedures_db)
     sessions = session_factory(engine)
@@ -323,12 +324,12 @@ async def test_the_audit_chain_check_ignores_links_sealed_while_it_reads(procedu
         assert await seal(session, town) == 2
         reads = []
 
-        def seal_between_the_first_two_reads(conn, cursor, statement, parameters, context, executemany):
+        def seal_between_reads(conn, cursor, statement, parameters, context, executemany):
             reads.append(statement)
-            if len(reads) == 2:
+            if len(reads) == before_read:
                 await_only(seal_more())
 
-        listener = (engine.sync_engine, "before_cursor_execute", seal_between_the_first_two_reads)
+        listener = (engine.sync_engine, "before_cursor_execute", seal_between_reads)
         event.listen(*listener)
         try:
             report = await verify(session, town)

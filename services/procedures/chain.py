@@ -101,7 +101,8 @@ class ChainReport:
         return self.broken_at is None
 
 
-def check(tenant: str, rows: Sequence[StatusChangeRow], head: ChainHead | None, unsealed: int = 0) -> ChainReport:
+def check(tenant: str, rows: Sequence[StatusChangeRow], head: tuple[int, str] | None, unsealed: int = 0) -> ChainReport:
+    """``head`` is the stored head's (seq, hash), or None when the town has none."""
     prev = GENESIS
     for expected_seq, row in enumerate(rows, start=1):
         if row.seq != expected_seq:
@@ -111,14 +112,17 @@ def check(tenant: str, rows: Sequence[StatusChangeRow], head: ChainHead | None, 
         if link_hash(row, expected_seq, prev) != row.hash:
             return ChainReport(tenant, len(rows), expected_seq, "content does not match its hash", unsealed)
         prev = row.hash
-    if (head.seq if head else 0) != len(rows) or (head.hash if head else GENESIS) != prev:
+    if (head or (0, GENESIS)) != (len(rows), prev):
         return ChainReport(tenant, len(rows), len(rows) + 1, "the chain's head does not match its last link", unsealed)
     return ChainReport(tenant, len(rows), None, "", unsealed)
 
 
-async def _head(session: AsyncSession, tenant: str) -> ChainHead | None:
-    query = select(ChainHead).where(ChainHead.tenant == tenant).execution_options(populate_existing=True)
-    return (await session.execute(query)).scalar_one_or_none()
+async def _head(session: AsyncSession, tenant: str) -> tuple[int, str] | None:
+    """The head's (seq, hash) as stored now. Plain values, not the mapped row: the identity map
+    refreshes one object in place, so two reads of a moving head would compare equal."""
+    query = select(ChainHead.seq, ChainHead.hash).where(ChainHead.tenant == tenant)
+    row = (await session.execute(query)).one_or_none()
+    return (row.seq, row.hash) if row else None
 
 
 async def verify(session: AsyncSession, tenant: str, attempts: int = 5) -> ChainReport:
@@ -140,8 +144,7 @@ async def verify(session: AsyncSession, tenant: str, attempts: int = 5) -> Chain
             )
         ).scalars().all()
         after = await _head(session, tenant)
-        still = (before.seq, before.hash) if before else None
-        if still == ((after.seq, after.hash) if after else None) or attempt == attempts - 1:
+        if before == after or attempt == attempts - 1:
             break
         await asyncio.sleep(0.05 * (attempt + 1))
     unsealed = (
