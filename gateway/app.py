@@ -16,6 +16,7 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 
 from contracts.tenants import Region
 from gateway import problems
+from gateway.bodies import CheckedRequest
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
@@ -153,6 +154,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
         plugins=[problems.plugin(), *([OpenTelemetryPlugin(OpenTelemetryConfig())] if settings.tracing else [])],
         exception_handlers=problems.EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        request_class=CheckedRequest,
         openapi_config=OpenAPIConfig(
             title="Aizu shared services",
             version="1.0.0",

@@ -377,6 +377,29 @@ async def test_verify_with_a_bad_body_is_400(gateway):
     assert (await gateway.post("/api/v1/verify", json={"tok": "x"})).status_code == 400
 
 
+@pytest.mark.parametrize("who", [None, "kitakata.resident", "kitakata.caseworker"], ids=["anonymous", "resident", "staff"])
+async def test_a_body_nested_a_thousand_deep_is_a_400_problem_not_a_server_error(gateway, who):
+    """2 KB of nested arrays once exhausted the decoder's stack (500 and a traceback per request)."""
+    deep = b"[" * 1000 + b"]" * 1000
+    headers = {**(gateway.as_user(who) if who else {}), **key(), "content-type": "application/json"}
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    for path, body in [
+        ("/api/v1/verify", deep),
+        (APPS, b'{"code": "juminhyo-copy", "answers": {"x": ' + deep + b"}}"),
+        (f"{APPS}/{app_id}/transitions", b'{"to": ' + deep + b"}"),
+    ]:
+        response = await gateway.post(path, content=body, headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        problem = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert problem["code"] == "bad_request" and problem["errors"][0]["field"] == "$", problem
+        assert "32" in problem["errors"][0]["message_en"]
+    # Deep but within the limit is decoded as usual (here: a validation problem of the field's type).
+    shallow = b"[" * 30 + b"]" * 30
+    response = await gateway.post("/api/v1/verify", content=b'{"token": ' + shallow + b"}", headers=headers)
+    assert response.status_code == 400 and "nests" not in response.text, response.text
+
+
 async def test_events_reach_jetstream_with_their_ids(gateway, nats_url):
     nc = await nats.connect(nats_url)
     js = nc.jetstream()

@@ -49,3 +49,21 @@ def test_schema_descriptions_lose_docstring_indentation_whatever_msgspec_does():
     kept = {"$defs": {"A": {"description": "First line.\n\n    Second, indented.", "properties": {}}}}
     stripped = {"$defs": {"A": {"description": "First line.\n\nSecond, indented.", "properties": {}}}}
     assert normalised(kept) == normalised(stripped) == stripped
+
+
+@pytest.mark.parametrize(
+    ("body", "deep"),
+    [
+        (b"[" * 32 + b"]" * 32, False),
+        (b"[" * 33 + b"]" * 33, True),
+        (b'{"a": {"b": [1, {"c": [2]}]}}', False),
+        (b'{"a": "' + b"[" * 100 + b'"}', False),  # brackets in a string are text
+        (b'{"a": "\\"' + b"[" * 100 + b'"}', False),  # an escaped quote does not end the string
+        (b'{"a": ' + b"{" * 40 + b"}" * 40 + b"}", True),
+        (b"[[[", False),  # unbalanced: the decoder calls it malformed
+    ],
+)
+def test_the_nesting_limit_counts_only_structure(body, deep):
+    from contracts.limits import depth_exceeds
+
+    assert depth_exceeds(body) is deep
