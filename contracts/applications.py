@@ -15,20 +15,38 @@ RECEIPT = "receipt"
 DOCUMENT = "document"
 #: A filed attachment, put into the uploads bucket for the caller to fetch (``contracts/uploads.py``).
 ATTACHMENT = "attachment"
+#: A resident asks their town for a code to show at the counter (:class:`CounterCode`).
+COUNTER_CODE = "counter_code"
 
 Status = Literal["received", "in_review", "needs_info", "approved", "rejected", "issued", "closed", "withdrawn"]
 Channel = Literal["online", "counter"]
 IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-class CounterApplicant(msgspec.Struct, frozen=True, kw_only=True):
+#: What a resident's phone shows for the counter: eight digits, a hyphen in the middle optional.
+LinkCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-?[0-9]{4}$")]
+
+
+class CounterApplicant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The resident at the desk, as the caseworker confirmed them (e.g. from their My Number Card)."""
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     address: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     birthdate: date
-    #: The resident's account, when they have one, so the filing shows in their portal too.
-    subject: str | None = None
+    #: The code the resident shows from their own portal, so the filing shows there too. An
+    #: account is never named by the caseworker: the code links only a resident of this town who
+    #: asked for it in the last half hour.
+    link_code: LinkCode | None = None
+
+
+class IssueCounterCode(msgspec.Struct, frozen=True, kw_only=True):
+    """A signed-in resident asks their own town for a counter code; no fields."""
+
+
+class CounterCode(msgspec.Struct, frozen=True, kw_only=True):
+    #: ``1234-5678``: read out or shown at the desk.
+    code: str
+    expires_at: datetime
 
 
 class Location(msgspec.Struct, frozen=True, kw_only=True):

@@ -50,6 +50,8 @@ MESSAGES: dict[str, type] = {
     "applications.Receipt": applications.Receipt,
     "applications.IssuedDocument": applications.IssuedDocument,
     "applications.GetAttachment": applications.GetAttachment,
+    "applications.IssueCounterCode": applications.IssueCounterCode,
+    "applications.CounterCode": applications.CounterCode,
     "uploads.Upload": uploads.Upload,
     "applications.ApplicationEvent": applications.ApplicationEvent,
     "receipts.VerifyRequest": receipts.VerifyRequest,

@@ -91,6 +91,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             identity.me,
             applications.submit_application,
             applications.list_applications,
+            applications.counter_code,
             applications.get_application,
             applications.transition_application,
             applications.get_receipt,

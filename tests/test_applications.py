@@ -7,13 +7,14 @@ import base64
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import nats
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.util import await_only
 
+from services.procedures import counter_codes
 from services.procedures.chain import seal, verify
 from services.procedures.models import StatusChangeRow
 from services.runtime.database import create_engine, session_factory
@@ -178,6 +179,70 @@ async def test_counter_filing_joins_the_same_queue(gateway):
     assert detail["filed_by"] == me["subject"]
     only_counter = (await gateway.get(APPS, params={"channel": "counter"}, headers=staff)).json()["items"]
     assert only_counter and all(a["channel"] == "counter" for a in only_counter)
+
+
+async def counter_code(gateway, user: str = "kitakata.resident", host: str = "kitakata.localhost"):
+    return await gateway.post("/api/v1/me/counter-code", headers={**gateway.as_user(user), "host": host})
+
+
+async def test_a_counter_filing_reaches_the_resident_by_the_code_they_show(gateway):
+    issued = await counter_code(gateway)
+    assert issued.status_code == 201, issued.text
+    code = issued.json()["code"]
+    assert len(code) == 9 and code[4] == "-" and code.replace("-", "").isdigit()
+    linked = {**COUNTER_APPLICANT, "link_code": code}
+    filed = await submit(gateway, "kitakata.caseworker", {"code": "juminhyo-copy", "counter_applicant": linked})
+    assert filed.status_code == 201, filed.text
+    app_id = filed.json()["application"]["id"]
+    mine = (await gateway.get(APPS, headers=gateway.as_user("kitakata.resident"))).json()["items"]
+    assert app_id in {a["id"] for a in mine}
+    detail = (await gateway.get(f"{APPS}/{app_id}", headers=gateway.as_user("kitakata.resident"))).json()
+    assert detail["history"][0]["comment"] == counter_codes.LINKED  # the link is in the hash-chained history
+    # The same visit may file a second procedure with the same code; without one nothing is linked.
+    again = await submit(gateway, "kitakata.caseworker", {"code": "juminhyo-copy", "counter_applicant": linked})
+    unlinked = await submit(gateway, "kitakata.caseworker", {"code": "juminhyo-copy", "counter_applicant": COUNTER_APPLICANT})
+    mine = {a["id"] for a in (await gateway.get(APPS, headers=gateway.as_user("kitakata.resident"))).json()["items"]}
+    assert again.json()["application"]["id"] in mine and unlinked.json()["application"]["id"] not in mine
+
+
+async def test_a_counter_filing_cannot_name_an_account_or_another_towns_code(gateway):
+    """An account id named anyone in any town (a filing then showed in their portal and inbox)."""
+    me = (await gateway.get("/api/v1/me", headers=gateway.as_user("kitakata.resident"))).json()
+    typed = await submit(gateway, "kitakata.caseworker",
+                         {"code": "juminhyo-copy", "counter_applicant": {**COUNTER_APPLICANT, "subject": me["subject"]}})
+    assert typed.status_code == 400 and "subject" in typed.text, typed.text
+    code = (await counter_code(gateway)).json()["code"]
+    staff = gateway.as_user("aizuwakamatsu.caseworker")
+    before = (await gateway.get(APPS, headers={**staff, "host": "aizuwakamatsu.localhost"})).json()["items"]
+    for wrong in (code, "0000-0000" if code != "0000-0000" else "1111-1111"):
+        other = await submit(gateway, "aizuwakamatsu.caseworker", {
+            "code": "juminhyo-copy", "counter_applicant": {**COUNTER_APPLICANT, "link_code": wrong}}, host="aizuwakamatsu.localhost")
+        assert other.status_code == 422, other.text
+        assert other.json()["errors"][0]["field"] == "$.counter_applicant.link_code"
+        assert "30" in other.json()["errors"][0]["message_ja"]
+    after = (await gateway.get(APPS, headers={**staff, "host": "aizuwakamatsu.localhost"})).json()["items"]
+    assert len(after) == len(before)  # nothing half-written
+    bad = await submit(gateway, "kitakata.caseworker",
+                       {"code": "juminhyo-copy", "counter_applicant": {**COUNTER_APPLICANT, "link_code": "12ab-5678"}})
+    assert bad.status_code == 400 and "link_code" in bad.text
+
+
+async def test_only_a_resident_of_the_town_asks_it_for_a_counter_code(gateway):
+    assert (await counter_code(gateway, "kitakata.caseworker")).status_code == 403
+    assert (await counter_code(gateway, host="aizuwakamatsu.localhost")).status_code == 403
+
+
+async def test_an_expired_counter_code_links_nothing(gateway):
+    code = (await counter_code(gateway)).json()["code"]
+    engine = create_engine(gateway.db_url)
+    async with session_factory(engine)() as session:
+        async with session.begin():
+            await session.execute(text("UPDATE counter_codes SET expires_at = :t WHERE tenant = 'kitakata'"),
+                                  {"t": datetime.now(UTC) - timedelta(seconds=1)})
+    await engine.dispose()
+    response = await submit(gateway, "kitakata.caseworker",
+                            {"code": "juminhyo-copy", "counter_applicant": {**COUNTER_APPLICANT, "link_code": code}})
+    assert response.status_code == 422 and "link_code" in response.text
 
 
 async def test_a_resident_cannot_file_at_the_counter(gateway):

@@ -46,6 +46,18 @@ async def submit_application(
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.SUBMIT, data, principal, headers), 201)
 
 
+@post(
+    "/api/v1/me/counter-code",
+    tags=["applications"],
+    status_code=201,
+    responses={201: documented(msg.CounterCode, "Eight digits to show at the desk, valid 30 minutes")},
+)
+async def counter_code(state: State, caller: NamedDependency[Caller]) -> Response[bytes]:
+    """A resident asks their own town for a code that links a counter filing to their account."""
+    principal = await caller.resident()
+    return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.COUNTER_CODE, msg.IssueCounterCode(), principal), 201)
+
+
 @get(
     "/api/v1/applications",
     tags=["applications"],

@@ -101,6 +101,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "view_application": ("申請の状況を見る", "See the application"),
     # applications
     "no_applications": ("まだ申請はありません。", "You have no applications yet."),
+    "counter_code": ("窓口用番号", "Counter code"),
+    "counter_code_link": ("窓口で申請するときの番号を表示する", "Show a code for filing at the counter"),
+    "counter_code_intro": (
+        "市役所・町村役場の窓口で申請するとき、この番号を職員に見せると、窓口での申請もこの「わたしの申請」に表示されます。",
+        "When you file at your town office's counter, show this code to the staff: the filing then also shows under My applications.",
+    ),
+    "counter_code_show": ("番号を表示する", "Show a code"),
+    "counter_code_again": ("新しい番号を表示する", "Show a new code"),
+    "counter_code_yours": ("あなたの窓口用番号", "Your counter code"),
+    "counter_code_until": ("{time} まで有効です。番号は職員にだけ見せてください。", "Valid until {time}. Show it to the staff only."),
     "status": ("状況", "Status"),
     "procedure": ("手続き", "Procedure"),
     "channel": ("申請の方法", "How it was filed"),

@@ -8,7 +8,7 @@ from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.tenants import Region, default_directory, load_region
-from services.procedures import applications, catalog, open311, receipts
+from services.procedures import applications, catalog, counter_codes, open311, receipts
 from services.procedures.chain import Sealer
 from services.procedures.filing import Filer
 from services.procedures.receipts import Signer
@@ -32,6 +32,7 @@ def build(catalog_max_age: float | None = None, region: Region | None = None) ->
     app.parts["applications"] = handlers
     open311.register(app, reader, handlers)
     receipts.register(app, signer)
+    counter_codes.register(app)
 
     async def start_relay(nc: Client, engine: AsyncEngine) -> None:
         js = nc.jetstream()

@@ -27,7 +27,7 @@ from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetai
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Region
 from contracts.uploads import Upload
-from services.procedures import documents, idempotency, workflow
+from services.procedures import counter_codes, documents, idempotency, workflow
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
 from services.procedures.chain import Sealer
@@ -190,7 +190,8 @@ class Applications:
             who = req.counter_applicant
             identity = {"name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
             known = {f.name: identity[f.prefill] for f in procedure.fields if f.prefill in identity}
-            applicant = {"subject": who.subject, "name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
+            subject = await counter_codes.resolve(ctx.session, ctx.tenant, who.link_code) if who.link_code else None
+            applicant = {"subject": subject, "name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
             return {**req.answers, **known}, "counter", applicant
         if not principal.has_role("resident"):
             raise failure(ErrorCode.FORBIDDEN, "Residents only", "staff file for a resident with counter_applicant")
@@ -298,7 +299,8 @@ class Applications:
             ],
             StatusChangeRow: [{
                 "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": "received",
-                "actor": ctx.principal.subject, "actor_role": channel, "comment": "", "at": now}],
+                "actor": ctx.principal.subject, "actor_role": channel, "at": now,
+                "comment": counter_codes.LINKED if channel == "counter" and app.applicant_subject else ""}],
             OutboxRow: [columns(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
                                           _ENCODER.encode(event), event.event_id))],
             IdempotencyRecord: [columns(idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, response))],

@@ -140,3 +140,14 @@ class SigningKey(Base):
     private_jwk_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean)
+
+
+class CounterCodeRow(Base):
+    """A code a resident asked for to show at the counter; kept as a hash (a short-lived key)."""
+
+    __tablename__ = "counter_codes"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

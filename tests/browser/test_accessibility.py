@@ -35,6 +35,7 @@ RESIDENT = [
     "/applications/{id}",
     "/applications/{id}?received=1",
     "/applications/{id}/receipt",
+    "/counter-code",
     "/inbox",
     "/preferences",
     "/report/road-damage",

@@ -149,6 +149,15 @@ async def my_applications(page: Page) -> PageReply:
     return page.render("applications.html", items=listed.items, local=local)
 
 
+@routes.page("/counter-code", methods=("GET", "POST"), audience="resident")
+async def counter_code(page: Page) -> PageReply:
+    """The code a resident shows at the desk, so a filing made there joins their own list."""
+    issued = None
+    if page.request.method == "POST":
+        issued = await page.fetch(PROCEDURES, apps.COUNTER_CODE, apps.IssueCounterCode(), apps.CounterCode)
+    return page.render("counter_code.html", issued=issued, local=local)
+
+
 @routes.page("/applications/{id}", audience="resident")
 async def application(page: Page) -> PageReply:
     detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)

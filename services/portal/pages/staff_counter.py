@@ -28,7 +28,7 @@ routes = Routes()
 
 #: Form fields the counter applicant answers for: shown once, as the resident at the desk.
 IDENTITY = frozenset({"name", "address", "birthdate"})
-APPLICANT_FIELDS = ("counter_name", "counter_address", "counter_birthdate", "counter_subject")
+APPLICANT_FIELDS = ("counter_name", "counter_address", "counter_birthdate", "counter_link_code")
 #: A birth date as clerks type it: 1950-4-1, 1950/04/01 or 1950.4.1 (Western years) …
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 #: … or as the resident says it, in the Japanese era: 昭和16年3月9日, S16.3.9, 平成元年1月8日.
@@ -72,7 +72,7 @@ def _applicant(page: Page) -> tuple[apps.CounterApplicant | None, dict[str, str]
     if errors:
         return None, errors
     raw = {"name": page.field("counter_name"), "address": page.field("counter_address"), "birthdate": birthdate,
-           "subject": page.field("counter_subject") or None}
+           "link_code": page.field("counter_link_code").replace(" ", "") or None}
     try:
         return msgspec.convert(raw, apps.CounterApplicant), {}
     except msgspec.ValidationError as exc:
@@ -86,7 +86,7 @@ def _named(failure: ServiceFailure, lang: str) -> dict[str, str]:
         path = error.field.removeprefix("$.")
         if path.startswith("counter_applicant."):
             name = "counter_" + path.split(".")[1]
-        elif path in ("name", "address", "birthdate", "subject"):
+        elif path in ("name", "address", "birthdate", "link_code"):
             name = "counter_" + path
         else:
             name = path.removeprefix("answers.").split(".")[0].split("[")[0] or "$"

@@ -75,10 +75,10 @@ i18n.add({
     "staff_applicant_address": ("住所", "Address"),
     "staff_applicant_birthdate": ("生年月日", "Date of birth"),
     "staff_applicant_birthdate_hint": ("例：1950-04-01 または 昭和25年4月1日", "For example: 1950-04-01, or in the Japanese era: 昭和25年4月1日"),
-    "staff_applicant_subject": ("ポータルの利用者ID", "The resident's portal account ID"),
-    "staff_applicant_subject_hint": (
-        "分かるときだけ。入力すると、この申請がその方の「わたしの申請」にも表示されます。",
-        "Only if known: the filing then also shows under the resident's own applications.",
+    "staff_applicant_link_code": ("窓口用番号（8桁）", "Counter code (8 digits)"),
+    "staff_applicant_link_code_hint": (
+        "ご本人がスマートフォンの「わたしの申請」で表示した番号です。入力すると、この申請がご本人の「わたしの申請」にも表示されます。",
+        "The number the resident shows under “My applications” on their phone. Entered, the filing also shows there.",
     ),
     "staff_procedure_answers": ("申請の内容", "The application"),
     "staff_file_button": ("窓口申請として受け付ける", "File at the counter"),
