@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from contracts import notifications as notes
 from contracts import subjects
+from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
 from contracts.principal import Principal
 from services.notifications.consumer import ApplicationEvents
 from services.notifications.models import DeliveryRow, InboxRow, PushSubscriptionRow
@@ -379,17 +380,30 @@ async def test_webhooks_must_be_https_in_production(region, nats_url, notificati
         )
         assert b"$.url" in reply.data and b"https" in reply.data
         # https is not enough: an address inside the service's own network is refused (SSRF).
-        for inward in ("https://127.0.0.1:4222/hook", "https://10.0.0.5/hook", "https://169.254.169.254/latest", "https://[::1]/"):
+        inside = ("https://127.0.0.1:4222/hook", "https://10.0.0.5/hook", "https://169.254.169.254/latest", "https://[::1]/",
+                  # 127.0.0.1 and 10.0.0.1 carried inside IPv6: NAT64, IPv4-mapped, 6to4
+                  "https://[64:ff9b::7f00:1]/", "https://[::ffff:10.0.0.1]/", "https://[2002:7f00:1::]/")
+        for inward in inside:
             reply = await service.nc.request(
                 subjects.request(TOWN, subjects.NOTIFICATIONS, notes.ADD_WEBHOOK),
                 msgspec.json.encode(notes.AddWebhook(url=inward, description="bridge")),
                 headers=_principal_header(admin(TOWN)), timeout=5,
             )
             assert b"$.url" in reply.data and b"non-public" not in reply.data and b"public" in reply.data, inward
+        # Malformed hosts and ports are one 422 naming the URL (they were server errors).
+        for malformed in ("https://xn--a.example/", "https://[::1/", "https://" + "a" * 86 + ".example/",
+                          "https://host.example:99999/", "https://a..example/", "https://exa mple.jp/"):
+            reply = await service.nc.request(
+                subjects.request(TOWN, subjects.NOTIFICATIONS, notes.ADD_WEBHOOK),
+                msgspec.json.encode(notes.AddWebhook(url=malformed, description="bridge")),
+                headers=_principal_header(admin(TOWN)), timeout=5,
+            )
+            envelope = msgspec.json.decode(reply.data, type=ErrorEnvelope)
+            assert envelope.code is ErrorCode.VALIDATION and envelope.fields[0].field == "$.url", (malformed, envelope)
         listed = await service.nc.request(
             subjects.request(TOWN, subjects.NOTIFICATIONS, notes.WEBHOOKS), b"{}", headers=_principal_header(admin(TOWN)), timeout=5,
         )
-        assert b"127.0.0.1:4222" not in listed.data and b"169.254" not in listed.data
+        assert b"127.0.0.1:4222" not in listed.data and b"169.254" not in listed.data and b"ff9b" not in listed.data
 
 
 async def test_a_webhook_is_posted_to_the_address_that_was_checked():
@@ -401,6 +415,30 @@ async def test_a_webhook_is_posted_to_the_address_that_was_checked():
     assert inward.address is None and inward.refused in ("127.0.0.1", "::1")
     assert (await resolve("https://localhost/h", allow_local=True)).address in ("127.0.0.1", "::1")
     assert (await resolve("https://no-such-host.invalid/h")) == (None, "no-such-host.invalid")
+    assert (await resolve("https://" + "a" * 86 + ".example/h")).address is None  # a stored URL from before the check
+
+
+@pytest.mark.parametrize(("address", "inside"), [
+    ("203.0.113.7", True), ("8.8.8.8", False), ("2606:4700::1111", False),
+    ("64:ff9b::808:808", False), ("64:ff9b::7f00:1", True), ("64:ff9b:1::a00:1", True),
+    ("::ffff:127.0.0.1", True), ("::127.0.0.1", True), ("2002:0a00:0001::", True), ("2002:0808:0808::", False),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", True), ("ff02::1", True), ("224.0.0.1", True),
+])
+def test_the_webhook_address_check_looks_inside_ipv6_embeddings(address, inside):
+    import ipaddress
+
+    from services.notifications.webhook_address import inward
+
+    assert inward(ipaddress.ip_address(address)) is inside
+
+
+def test_webhook_host_names_are_encoded_by_idna():
+    from services.notifications.webhook_address import parse
+
+    assert parse("https://会津若松.example/h").host == "xn--6oq970d94dmm0a.example"
+    assert parse("https://Bridge.Example.JP./h").host == "bridge.example.jp"
+    with pytest.raises(ServiceFailure):
+        parse("https://user:secret@bridge.example.jp/h")  # credentials do not go in a URL
 
 
 def _principal_header(who: Principal) -> dict[str, str]:

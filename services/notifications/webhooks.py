@@ -35,8 +35,8 @@ import msgspec
 from sqlalchemy import delete, select
 
 from contracts import notifications as msg
-from contracts.errors import ErrorCode, FieldError, failure
-from services.notifications import access
+from contracts.errors import ErrorCode, FieldError, ServiceFailure, failure
+from services.notifications import access, webhook_address
 from services.notifications.models import WebhookRow
 from services.notifications.outgoing import Outcome, Outgoing
 from services.runtime.database import utc
@@ -77,16 +77,19 @@ class Resolved(NamedTuple):
 
 
 async def resolve(url: str, allow_local: bool = False) -> Resolved:
-    """Refuses a host with any loopback, private, link-local or otherwise non-public address: a
-    webhook must never make the service call into its own network (SSRF). ``allow_local``: tests'
-    receivers on loopback."""
-    host = urlsplit(url).hostname or ""
+    """Refuses a malformed URL, and a host with any address that is, or carries, a loopback,
+    private, link-local or otherwise non-public one: a webhook must never make the service call
+    into its own network (SSRF). ``allow_local``: tests' receivers on loopback."""
+    try:
+        host = webhook_address.parse(url).host
+    except ServiceFailure:
+        return Resolved(None, "(a malformed URL)")
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return Resolved(None, host or "(no host)")  # unresolvable: refused rather than guessed
-    addresses = [ipaddress.ip_address(sockaddr[0]) for *_, sockaddr in found]
-    if not allow_local and (inward := next((a for a in addresses if not a.is_global), None)) is not None:
+    except (OSError, UnicodeError):
+        return Resolved(None, host)  # unresolvable: refused rather than guessed
+    addresses = [ipaddress.ip_address(sockaddr[0].partition("%")[0]) for *_, sockaddr in found]
+    if not allow_local and (inward := next((a for a in addresses if webhook_address.inward(a)), None)) is not None:
         return Resolved(None, str(inward))
     if not addresses:
         return Resolved(None, host)
@@ -114,6 +117,7 @@ def shape(row: WebhookRow) -> msg.Webhook:
 
 async def add_webhook(ctx: Context, req: msg.AddWebhook, allow_http: bool = False) -> msg.WebhookCreated:
     principal = access.tenant_admin(ctx)
+    webhook_address.parse(req.url)
     if not allow_http and not req.url.startswith("https://"):  # the message and signature travel in it
         raise failure(ErrorCode.VALIDATION, "HTTPS only", "a webhook URL must be https", [
             FieldError(field="$.url", message_ja="連携先の URL は https で始まる必要があります。",
