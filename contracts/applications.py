@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from contracts import text
+
 SUBMIT = "submit"
 LIST = "applications"
 GET = "application"
@@ -30,13 +32,18 @@ LinkCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-?[0-9]{4}$")]
 class CounterApplicant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The resident at the desk, as the caseworker confirmed them (e.g. from their My Number Card)."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    address: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: text.name(100, min_length=1)
+    address: text.name(200, min_length=1)
     birthdate: date
     #: The code the resident shows from their own portal, so the filing shows there too. An
     #: account is never named by the caseworker: the code links only a resident of this town who
     #: asked for it in the last half hour.
     link_code: LinkCode | None = None
+
+    def __post_init__(self) -> None:
+        # One spelling of a name however it was typed (か + ゙ or が): it is compared and shown.
+        msgspec.structs.force_setattr(self, "name", text.nfc(self.name))
+        msgspec.structs.force_setattr(self, "address", text.nfc(self.address))
 
 
 class IssueCounterCode(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,7 +62,7 @@ class Location(msgspec.Struct, frozen=True, kw_only=True):
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
     long: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
     #: The reporter's words for the place ("喜多方市役所前の交差点"), not anyone's postal address.
-    address_string: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
+    address_string: text.line(200, min_length=1) | None = None
 
     def __post_init__(self) -> None:
         if (self.lat is None) != (self.long is None):
@@ -143,7 +150,7 @@ class GetAttachment(msgspec.Struct, frozen=True, kw_only=True):
 class Transition(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     to: Status
-    comment: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    comment: text.paragraph(2000) = ""
     #: Assign the application to a caseworker (their subject) along with the move.
     assign_to: str | None = None
     #: A resident's answer to a request for information (needs_info → in_review).

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from contracts import text
 from contracts.notifications import Body, Title
 
 # Verbs of the notifications service (aizu.<tenant>.notifications.<verb>).
@@ -38,12 +39,12 @@ BroadcastKind = Literal["announcement", "emergency"]
 #: ``region``: every resident of every town (council only).
 Target = Literal["town", "districts", "region"]
 BroadcastStatus = Literal["pending-approval", "sending", "sent"]
-District = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+District = text.line(64, min_length=1)
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
 #: The English texts are optional: an emergency must not wait for its translation.
-OptionalTitle = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-OptionalBody = Annotated[str, msgspec.Meta(max_length=4000)]
-Reason = Annotated[str, msgspec.Meta(max_length=400)]
+OptionalTitle = text.line(200)
+OptionalBody = text.paragraph(4000)
+Reason = text.paragraph(400)
 
 
 class NewBroadcast(msgspec.Struct, frozen=True, kw_only=True):

@@ -41,6 +41,15 @@ class FieldDef(msgspec.Struct, frozen=True, kw_only=True):
     media_types: list[str] = []
     help_ja: str = ""
     help_en: str = ""
+    #: For dates: the legal window, in days from the day of filing (in Japan). A birthdate is
+    #: ``to_days = 0`` (not in the future); 転出予定日, notified from 14 days before, is
+    #: ``from_days = -14, to_days = 14``. None: only the calendar's bounds.
+    from_days: Annotated[int, msgspec.Meta(ge=-60_000, le=3_650)] | None = None
+    to_days: Annotated[int, msgspec.Meta(ge=-60_000, le=3_650)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.from_days is not None and self.to_days is not None and self.from_days > self.to_days:
+            raise ValueError("from_days must not be after to_days")
 
 
 class StandardProcedure(msgspec.Struct, frozen=True, kw_only=True):

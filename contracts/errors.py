@@ -6,6 +6,8 @@ import enum
 
 import msgspec
 
+from contracts.text import explain
+
 
 class ErrorCode(str, enum.Enum):
     BAD_REQUEST = "bad_request"
@@ -76,9 +78,10 @@ def from_validation_error(error: msgspec.ValidationError | msgspec.DecodeError) 
         message, path = text, "$"
     field = path.rstrip("`")
     code = ErrorCode.VALIDATION if isinstance(error, msgspec.ValidationError) else ErrorCode.BAD_REQUEST
+    ja, en = explain(message) or (f"入力内容が正しくありません: {message}", message)
     return failure(
         code,
         "Invalid request body" if code is ErrorCode.VALIDATION else "Malformed request body",
         detail=text,
-        fields=[FieldError(field=field, message_ja=f"入力内容が正しくありません: {message}", message_en=message)],
+        fields=[FieldError(field=field, message_ja=ja, message_en=en)],
     )

@@ -11,13 +11,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from contracts import text
+
 SEARCH = "faq_search"
 UNANSWERED = "faq_unanswered"
 
 #: The longest question accepted; longer is refused with the field named, not cut silently.
 MAX_QUESTION_CHARS = 200
 
-Question = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_QUESTION_CHARS)]
+Question = text.line(MAX_QUESTION_CHARS, min_length=1)
 
 Category = Literal[
     "certificates",  # 住民票・印鑑証明・戸籍

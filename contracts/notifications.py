@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from contracts import text
+
 # Verbs of the notifications service (aizu.<tenant>.notifications.<verb>).
 INBOX = "inbox"
 READ = "read"
@@ -43,8 +45,8 @@ DeliveryStatus = Literal["created", "sending", "delivered", "temporary-failure",
 EmailAddress = Annotated[
     str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 ]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+Title = text.line(200, min_length=1)
+Body = text.paragraph(4000, min_length=1)
 
 
 class InboxMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,7 +213,7 @@ WebhookUrl = Annotated[str, msgspec.Meta(min_length=10, max_length=1000, pattern
 
 class AddWebhook(msgspec.Struct, frozen=True, kw_only=True):
     url: WebhookUrl
-    description: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    description: text.line(200, min_length=1)
 
 
 class Webhook(msgspec.Struct, frozen=True, kw_only=True):

@@ -27,6 +27,9 @@ BUCKET_MAX_BYTES = 2_000_000_000
 #: The media types attachments may have, as people know them.
 FILE_KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
 
+#: The longest file name carried; an answer's own limit is shorter, and said to the resident.
+MAX_FILENAME_CHARS = 1000
+
 HEADER_TENANT = "Aizu-Tenant"
 HEADER_SUBJECT = "Aizu-Subject"
 HEADER_MEDIA_TYPE = "Aizu-Media-Type"
@@ -36,7 +39,8 @@ class Upload(msgspec.Struct, frozen=True, kw_only=True):
     """A file in the bucket, by its object name (a random UUID), as the form posted it."""
 
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    filename: Annotated[str, msgspec.Meta(max_length=255)]
+    #: As the browser sent it (bounded only): the answer's rules (answers.py) judge it, by name.
+    filename: Annotated[str, msgspec.Meta(max_length=MAX_FILENAME_CHARS)]
     media_type: Annotated[str, msgspec.Meta(max_length=127)]
     size: int
 

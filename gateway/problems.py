@@ -7,10 +7,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
+from contracts.text import explain
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -47,12 +48,28 @@ def _from_failure(exc: ServiceFailure) -> ProblemDetailsException:
     return from_envelope(exc.envelope, exc.status, headers)
 
 
+def _field(error: Any) -> Any:
+    """The framework's ``{message, key, source}`` as the services' field error: where (a JSON
+    path into the body, else the parameter's name) and what, in Japanese and English."""
+    if not isinstance(error, dict) or "message" not in error or "field" in error:
+        return error
+    key, message = str(error.get("key") or ""), str(error["message"])
+    field = ("$." + key if key else "$") if error.get("source", "body") == "body" else key
+    ja, en = explain(message) or (f"入力内容が正しくありません: {message}", message)
+    return {"field": field, "message_ja": ja, "message_en": en}
+
+
 def _from_http(exc: HTTPException) -> ProblemDetailsException:
     extra: dict[str, Any] | None = None
+    type_ = None
     if exc.extra:
-        extra = {"errors": exc.extra} if isinstance(exc.extra, list) else dict(exc.extra)
+        extra = {"errors": [_field(e) for e in exc.extra]} if isinstance(exc.extra, list) else dict(exc.extra)
+    if isinstance(exc, ValidationException):
+        # The framework's own checks read like the services' (one error format for clients).
+        extra = {"code": ErrorCode.VALIDATION.value, **(extra or {})}
+        type_ = TYPE_BASE + ErrorCode.VALIDATION.value
     return ProblemDetailsException(
-        status_code=exc.status_code, title=exc.detail, detail=exc.detail, extra=extra, headers=exc.headers
+        status_code=exc.status_code, title=exc.detail, detail=exc.detail, extra=extra, headers=exc.headers, type_=type_
     )
 
 

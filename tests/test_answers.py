@@ -347,3 +347,42 @@ def test_dog_registration_normalises_a_counter_filing(region) -> None:
     assert valid.values["vaccination_date"] == "2024-05-10"
     assert valid.values["vaccination_certificate"] == hashlib.sha256(PDF).hexdigest()
     assert "dog_birthdate" not in valid.values
+
+
+def test_a_file_name_that_turns_text_around_is_refused() -> None:
+    """``report\u202egpj.exe`` shows as ``reportexe.jpg``: a bidi control in a file name misleads."""
+    (error,) = errors_of([ATTACHMENT], {"certificate": upload(PNG, "image/png", filename="report\u202egnp.exe")})
+    assert error.field == "$.answers.certificate" and "ファイル名" in error.message_ja
+
+
+def _days(n: int) -> str:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return (dt.datetime.now(ZoneInfo("Asia/Tokyo")).date() + dt.timedelta(days=n)).isoformat()
+
+
+BIRTHDATE = FieldDef(name="birthdate", kind="date", label_ja="生年月日", label_en="Date of birth", to_days=0)
+MOVE = FieldDef(name="move_date", kind="date", label_ja="転出予定日", label_en="Planned moving date", from_days=-14, to_days=14)
+
+
+@pytest.mark.parametrize(("field", "days", "words"), [
+    (BIRTHDATE, 1, "今日より後の日付は入力できません"),
+    (MOVE, -15, "までの日付を入力してください"),
+    (MOVE, 15, "までの日付を入力してください"),
+])
+def test_a_date_outside_the_procedures_window_is_refused(field: FieldDef, days: int, words: str) -> None:
+    (error,) = errors_of([field], {field.name: _days(days)})
+    assert error.field == f"$.answers.{field.name}" and words in error.message_ja, error
+
+
+@pytest.mark.parametrize(("field", "days"), [(BIRTHDATE, 0), (BIRTHDATE, -30_000), (MOVE, -14), (MOVE, 14), (MOVE, 0)])
+def test_a_date_inside_the_window_is_kept(field: FieldDef, days: int) -> None:
+    assert validate_answers([field], {field.name: _days(days)}).values == {field.name: _days(days)}
+
+
+def test_the_catalog_states_the_windows_of_its_dated_procedures(region) -> None:
+    dated = [f for p in region.catalog.procedures for f in p.fields if f.kind == "date"]
+    assert dated and all(f.to_days == 0 for f in dated if f.prefill == "birthdate")
+    moving_out = {f.name: f for f in region.standard("moving-out").fields}["move_date"]
+    assert (moving_out.from_days, moving_out.to_days) == (-14, 14)  # 14日前から、14日以内まで

@@ -260,6 +260,33 @@ async def move(gateway, user: str, app_id: str, to: str, **extra):
     return await gateway.post(f"{APPS}/{app_id}/transitions", json={"to": to, **extra}, headers=gateway.as_user(user))
 
 
+async def test_text_with_control_characters_is_refused_with_the_policys_words(gateway):
+    """NUL and other controls were stored in comments and counter names while other fields refused them."""
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    refused = await move(gateway, "kitakata.caseworker", app_id, "in_review", comment="確認\x00しました")
+    assert refused.status_code == 422 and refused.json()["errors"][0] == {
+        "field": "$.comment", "message_ja": "制御文字は使えません。", "message_en": "Control characters are not allowed."}
+    kept = await move(gateway, "kitakata.caseworker", app_id, "in_review", comment="確認しました。\n原本は不要です。")
+    assert kept.status_code == 200, kept.text  # a comment may run over lines
+    for name in ("会津\x00太郎", "会津\u202e太郎", "会津\n太郎"):
+        bad = await submit(gateway, "kitakata.caseworker",
+                           {"code": "juminhyo-copy", "counter_applicant": {**COUNTER_APPLICANT, "name": name}})
+        assert bad.status_code == 400, (name, bad.text)
+        error = bad.json()["errors"][0]
+        assert error["field"] == "$.counter_applicant.name" and "使えません" in error["message_ja"], error
+        assert bad.json()["code"] == "validation"
+
+
+async def test_a_counter_name_is_stored_in_one_spelling_and_a_future_birthdate_is_refused(gateway):
+    decomposed = "か\u3099わ 太郎"  # が typed as か + combining voiced mark
+    filed = await submit(gateway, "kitakata.caseworker",
+                         {"code": "juminhyo-copy", "counter_applicant": {**COUNTER_APPLICANT, "name": decomposed}})
+    assert filed.status_code == 201 and filed.json()["application"]["applicant_name"] == "がわ 太郎"
+    future = await submit(gateway, "kitakata.caseworker",
+                          {"code": "juminhyo-copy", "counter_applicant": {**COUNTER_APPLICANT, "birthdate": "2999-01-01"}})
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "$.counter_applicant.birthdate"
+
+
 async def test_every_legal_transition_of_the_standard_workflow(gateway):
     app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
     steps = [

@@ -42,6 +42,10 @@ async def test_town_alert_routes_keep_the_two_person_rule_and_the_town(nats_url:
         assert bad.status_code == 400 and "title_ja" in str(bad.json()["errors"]), bad.text
         bad = await client.post(B, json={**body, "target": "districts", "districts": ["銀座"]}, headers=client.as_user("kitakata.admin"))
         assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["$.districts[0]"]
+        for field, value in (("body_ja", "避難してください\x00"), ("title_ja", "警報\n発令"), ("body_en", "Evacuate\x1b[2J")):
+            bad = await client.post(B, json={**body, field: value}, headers=client.as_user("kitakata.admin"))
+            assert bad.status_code == 400 and [e["field"] for e in bad.json()["errors"]] == [f"$.{field}"], bad.text
+            assert "使えません" in bad.json()["errors"][0]["message_ja"]
 
         made = await client.post(B, json=body, headers=client.as_user("kitakata.admin"))
         assert made.status_code == 201 and made.json()["status"] == "pending-approval"

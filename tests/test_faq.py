@@ -312,7 +312,7 @@ async def test_only_the_towns_staff_read_its_unanswered_questions(bus: BusClient
 
 
 async def test_bad_questions_are_refused_by_name_and_nothing_is_logged(bus: BusClient) -> None:
-    for payload in (b'{"q": ""}', b'{"q": "' + b"a" * 201 + b'"}', b"{}", b'{"q": "   "}'):
+    for payload in (b'{"q": ""}', b'{"q": "' + b"a" * 201 + b'"}', b"{}", b'{"q": "   "}', b'{"q": "\\u0000\\u0007"}'):
         with pytest.raises(ServiceFailure) as caught:
             await bus.request("kitakata", PORTAL, msg.SEARCH, payload)
         assert [f.field for f in caught.value.envelope.fields] in (["$.q"], ["q"], ["$"]), caught.value.envelope
@@ -405,6 +405,15 @@ async def test_others_may_not_read_the_unanswered_questions(gateway, user: str |
     reply = await gateway.get(UNANSWERED_URL, headers=headers)
     assert reply.status_code == status, reply.text
     assert "normalised" not in reply.text
+
+
+async def test_a_question_with_control_characters_is_refused_and_not_logged(gateway) -> None:  # type: ignore[no-untyped-def]
+    before = await gateway.get(UNANSWERED_URL, headers=gateway.as_user("kitakata.caseworker"))
+    reply = await gateway.get(FAQ_URL, params={"q": "住民票\x00\x07"})
+    assert reply.status_code == 422 and reply.json()["errors"][0]["field"] == "$.q", reply.text
+    assert "制御文字" in reply.json()["errors"][0]["message_ja"]
+    after = await gateway.get(UNANSWERED_URL, headers=gateway.as_user("kitakata.caseworker"))
+    assert after.json() == before.json()
 
 
 async def test_bad_limit_on_unanswered_is_named(gateway) -> None:  # type: ignore[no-untyped-def]

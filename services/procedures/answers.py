@@ -17,13 +17,17 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from contracts.catalog import FieldDef
+from contracts import text as text_policy
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.uploads import FILE_KINDS, MAX_FILE_BYTES, UploadedAnswer
 from services.runtime.files import Uploaded
+
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 Value = str | int | float
 
@@ -253,7 +257,28 @@ def _date(field: FieldDef, value: Any) -> str:
             f"{field.label_ja}は 1900年1月1日 から 2100年12月31日 までの日付で入力してください。",
             f"{field.label_en}: please enter a date from 1900-01-01 to 2100-12-31.",
         )
+    _check_window(field, date)
     return date.isoformat()
+
+
+def _ja(date: dt.date) -> str:
+    return f"{date.year}年{date.month}月{date.day}日"
+
+
+def _check_window(field: FieldDef, date: dt.date) -> None:
+    """The procedure's legal window for the date, from the day of filing in Japan."""
+    today = dt.datetime.now(TOKYO).date()
+    earliest = today + dt.timedelta(days=field.from_days) if field.from_days is not None else None
+    latest = today + dt.timedelta(days=field.to_days) if field.to_days is not None else None
+    if earliest is not None and latest is not None and not earliest <= date <= latest:
+        raise _Rejected(f"{field.label_ja}は {_ja(earliest)} から {_ja(latest)} までの日付を入力してください。",
+                        f"{field.label_en}: please enter a date from {earliest} to {latest}.")
+    if latest is not None and date > latest:
+        words = "今日より後の日付は入力できません" if field.to_days == 0 else f"{_ja(latest)} より後の日付は入力できません"
+        raise _Rejected(f"{field.label_ja}: {words}。", f"{field.label_en}: the date cannot be after {latest}.")
+    if earliest is not None and date < earliest:
+        raise _Rejected(f"{field.label_ja}: {_ja(earliest)} より前の日付は入力できません。",
+                        f"{field.label_en}: the date cannot be before {earliest}.")
 
 
 def _check_era(field: FieldDef, era: str, date: dt.date) -> None:
@@ -384,6 +409,7 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
         or "\\" in filename
         or filename in (".", "..")
         or _forbidden(filename)
+        or not text_policy.is_name(filename)  # no bidi controls: "report\u202egpj.exe" shows as "reportexe.jpg"
     ):
         raise _Rejected(
             f"{field.label_ja}のファイル名が使えません。「/」や「\\」を含まない {_FILENAME_MAX} 文字以内の名前にしてください。",

@@ -188,6 +188,11 @@ class Applications:
             if not principal.is_staff_of(ctx.tenant):
                 raise failure(ErrorCode.FORBIDDEN, "Counter filing is for staff", "only this town's staff file at the counter")
             who = req.counter_applicant
+            if who.birthdate > datetime.now(TOKYO).date():
+                raise failure(ErrorCode.VALIDATION, "Birthdate in the future", "a birthdate cannot be after today", [
+                    FieldError(field="$.counter_applicant.birthdate", message_ja="生年月日に今日より後の日付は入力できません。",
+                               message_en="The date of birth cannot be after today."),
+                ])
             identity = {"name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
             known = {f.name: identity[f.prefill] for f in procedure.fields if f.prefill in identity}
             subject = await counter_codes.resolve(ctx.session, ctx.tenant, who.link_code) if who.link_code else None

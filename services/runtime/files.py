@@ -83,7 +83,7 @@ class FileBucket:
         store = await self._bucket()
         if store is None:
             raise RuntimeError(f"the {uploads.BUCKET} bucket does not exist")
-        upload = uploads.Upload(id=str(uuid.uuid4()), filename=filename[:255], media_type=media_type[:127], size=size)
+        upload = uploads.Upload(id=str(uuid.uuid4()), filename=filename[:uploads.MAX_FILENAME_CHARS], media_type=media_type[:127], size=size)
         headers = {uploads.HEADER_TENANT: [tenant], uploads.HEADER_SUBJECT: [subject], uploads.HEADER_MEDIA_TYPE: [upload.media_type]}
         await store.put(upload.id, data, meta=ObjectMeta(name=upload.id, description=upload.filename, headers=headers))
         return upload

@@ -16,7 +16,7 @@ from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure
 from contracts.portal import Display, PageReply
 from contracts.subjects import NOTIFICATIONS, PROCEDURES
-from contracts.uploads import Upload
+from contracts.uploads import MAX_FILENAME_CHARS, Upload
 from services.portal import search
 from services.portal.pages import push
 from services.portal.routing import Routes
@@ -71,7 +71,7 @@ def _attached(page: Page, fields: list[FieldDef]) -> dict[str, Upload]:
         if posted := page.request.files.get(f.name):
             attached[f.name] = posted[0]
         elif kept := page.field(f.name + KEPT_ID):
-            attached[f.name] = Upload(id=kept[:64], filename=page.field(f.name + KEPT_NAME)[:255], media_type="", size=0)
+            attached[f.name] = Upload(id=kept[:64], filename=page.field(f.name + KEPT_NAME)[:MAX_FILENAME_CHARS], media_type="", size=0)
     return attached
 
 
