@@ -16,6 +16,7 @@ from contracts.text import explain
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://aizu.example/problems/"
+RETRY_AFTER_SECONDS = 5
 
 
 def from_envelope(envelope: ErrorEnvelope, status: int, headers: dict[str, str] | None = None) -> ProblemDetailsException:
@@ -45,6 +46,8 @@ def _from_failure(exc: ServiceFailure) -> ProblemDetailsException:
                 f'acr_values="{exc.envelope.acr_values}"'
             )
         }
+    if exc.envelope.code is ErrorCode.UNAVAILABLE:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}  # no copy answered: a restart takes seconds
     return from_envelope(exc.envelope, exc.status, headers)
 
 

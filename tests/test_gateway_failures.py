@@ -22,10 +22,10 @@ from tests.conftest import (
 PROBLEM = "application/problem+json"
 
 
-async def test_no_service_running_is_a_502_problem(region, nats_url):
+async def test_no_service_running_is_a_503_problem_with_retry_after(region, nats_url):
     async with gateway_client(region, nats_url) as client:
         response = await client.get("/api/v1/procedures")
-    assert response.status_code == 502
+    assert response.status_code == 503 and int(response.headers["retry-after"]) > 0
     assert response.headers["content-type"].startswith(PROBLEM)
     assert response.json()["code"] == "unavailable"
     assert "Traceback" not in response.text
@@ -48,6 +48,7 @@ async def test_a_service_that_does_not_answer_is_a_504_within_the_timeout(region
         await nc.close()
     assert response.status_code == 504
     assert response.json()["code"] == "timeout"
+    assert "may have been applied" in response.json()["detail"] and "Idempotency-Key" in response.json()["detail"]
     assert elapsed < 2.0
 
 

@@ -51,7 +51,11 @@ class BusClient:
         except NoRespondersError as exc:
             raise failure(ErrorCode.UNAVAILABLE, "Service unavailable", f"no {service} service is running") from exc
         except NatsTimeout as exc:
-            raise failure(ErrorCode.TIMEOUT, "Service timed out", f"{service} did not answer in {timeout:g}s") from exc
+            raise failure(
+                ErrorCode.TIMEOUT, "Service timed out",
+                f"{service} did not answer in {timeout:g}s; the request may have been applied: "
+                "retry it with the same Idempotency-Key, which gives the first answer if it was",
+            ) from exc
         if reply.headers and h.SERVICE_ERROR_CODE in reply.headers:
             try:
                 envelope = _ENVELOPE.decode(reply.data)
