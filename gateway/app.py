@@ -11,12 +11,13 @@ from litestar.datastructures import State
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
 from contracts.tenants import Region
 from gateway import problems
 from gateway.bodies import CheckedRequest
+from gateway.headers import security_headers
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
@@ -151,6 +152,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             "caller": Provide(CallerProvider(verifier)),
         },
         lifespan=[bus_lifespan],
+        before_send=[security_headers(settings.development)],
         on_shutdown=[verifier.aclose],
         plugins=[problems.plugin(), *([OpenTelemetryPlugin(OpenTelemetryConfig())] if settings.tracing else [])],
         exception_handlers=problems.EXCEPTION_HANDLERS,
@@ -160,7 +162,8 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             title="Aizu shared services",
             version="1.0.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            # The docs page loads Swagger UI from a CDN: development only; production serves the JSON.
+            render_plugins=[SwaggerRenderPlugin()] if settings.development else [JsonRenderPlugin()],
         ),
         debug=False,
     )

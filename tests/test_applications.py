@@ -542,6 +542,9 @@ async def test_issuing_produces_a_signed_printable_document(gateway):
     page = await gateway.get(f"{APPS}/{app_id}/document.html", headers=gateway.as_user("kitakata.resident"))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert '<html lang="ja">' in page.text and "<svg" in page.text and "住民票" in page.text
+    # The issued document had no CSP, nosniff or frame-ancestors; now the gateway's default for HTML.
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"] and "script-src" not in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["content-type"].count("charset") == 1
     other = await gateway.get(f"{APPS}/{app_id}/document.html", headers=gateway.as_user("aizuwakamatsu.resident"))
     assert other.status_code == 404 and "<svg" not in other.text
 

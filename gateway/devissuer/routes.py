@@ -40,7 +40,7 @@ from gateway.devissuer.pages import (
 )
 
 JSON = "application/json"
-HTML = "text/html; charset=utf-8"
+HTML = "text/html"  # Litestar adds "; charset=utf-8"
 FORM = "application/x-www-form-urlencoded"
 #: Identifies the browser a sign-in page was shown to, so only that browser can complete it.
 BROWSER_COOKIE = "AIZU_DEV_BROWSER"

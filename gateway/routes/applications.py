@@ -153,4 +153,4 @@ async def get_attachment(
 async def print_document(state: State, caller: NamedDependency[Caller], application_id: FromPath[str]) -> Response[str]:
     """The printable page of an issued document, with the QR code of its signature."""
     issued = msgspec.json.decode(await _one(state, caller, msg.DOCUMENT, application_id), type=msg.IssuedDocument)
-    return Response(issued.html, media_type="text/html; charset=utf-8")
+    return Response(issued.html, media_type="text/html")  # Litestar adds the charset itself

@@ -24,7 +24,7 @@ from contracts.subjects import INSIGHTS
 from gateway.access import Caller
 from gateway.routes.replies import documented, json_reply
 
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8"
 #: The window's query parameters, ``from`` (a Python keyword, hence ``from_``) and ``to``.
 FromDate = Annotated[str | None, QueryParameter(name="from", description="first day, YYYY-MM-DD")]
 ToDate = Annotated[str | None, QueryParameter(name="to", description="last day, YYYY-MM-DD")]
