@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -9,11 +10,13 @@ from litestar import Response
 from litestar.types import ASGIApp, Receive, Scope, Send
 from nats.errors import Error as NatsError
 from litestar.datastructures import UploadFile
+from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, ServiceUnavailableException
 
 from contracts import uploads
 from contracts.principal import Principal
-from gateway.routes.signin import BINDING_COOKIE
+from gateway.routes.signin import BINDING, BINDING_COOKIE
+from gateway.tokens import InvalidToken
 from services.runtime.files import FileBucket
 
 #: Shown in the browser (staff read a photo or a scan at once); anything else is downloaded.
@@ -25,18 +28,33 @@ MAX_FILES_PER_FORM = 2
 PAGE_BODY_LIMIT = MAX_FILES_PER_FORM * uploads.MAX_FILE_BYTES + 1_048_576
 
 
+async def _signed_in(scope: Scope, headers: dict[str, str]) -> bool:
+    """A session signed in from this browser (its binding cookie matches), or a token that
+    verifies: a cookie or an ``Authorization`` header that merely looks right is not enough."""
+    session = scope.get("session")
+    if isinstance(session, dict) and session.get("access_token"):
+        binding = ASGIConnection(scope).cookies.get(BINDING_COOKIE, "")
+        return bool(binding) and secrets.compare_digest(str(session.get(BINDING, "")), binding)
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    try:
+        await scope["app"].state.verifier.verify(token)
+    except InvalidToken:
+        return False
+    return True
+
+
 def limit_forms(app: ASGIApp) -> ASGIApp:
     """Route middleware, run before the CSRF check reads the form: only a multipart post from a
-    signed-in browser (the cookie sign-in binds the session to, or a bearer token) may be larger
-    than ``max_body_bytes``; whether the caller really is signed in is settled later, and an
-    anonymous one stores nothing."""
+    signed-in caller (checked: the session and its binding cookie, or a verified token) may be
+    larger than ``max_body_bytes``; an anonymous one stores nothing either way."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             limit = scope["app"].state.settings.max_body_bytes
-            signed_in = f"{BINDING_COOKIE}=" in headers.get("cookie", "") or headers.get("authorization", "").startswith("Bearer ")
-            if signed_in and headers.get("content-type", "").startswith("multipart/form-data"):
+            if headers.get("content-type", "").startswith("multipart/form-data") and await _signed_in(scope, headers):
                 limit = PAGE_BODY_LIMIT
             length = headers.get("content-length", "")
             if not length.isdigit():
