@@ -18,6 +18,7 @@ from contracts.tenants import Region
 from gateway import problems
 from gateway.bodies import CheckedRequest
 from gateway.headers import security_headers
+from gateway.ratelimit import RateLimiter
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
@@ -46,6 +47,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
     resolver = TenantResolver(region, settings)
 
     sessions = NatsKVStore()
+    limiter = RateLimiter(settings.rate_limits)
     files = FileBucket()
     verifier = TokenVerifier(
         settings.oidc_issuer, settings.oidc_audience, settings.oidc_client_id, settings.oidc_client_secret
@@ -57,6 +59,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
         js = nc.jetstream()
         await streams.ensure(js, streams.AUDIT)
         await sessions.open(js, streams.replica_count())
+        await limiter.open(js, streams.replica_count())
         await files.create(js, streams.replica_count())
         app.state.uploads = files
         app.state.bus = Bus(nc, settings.bus.request_timeout)
@@ -127,7 +130,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             faq.unanswered_faq,
             portal.page,
         ],
-        state=State({"settings": settings, "resolver": resolver, "verifier": verifier}),
+        state=State({"settings": settings, "resolver": resolver, "verifier": verifier, "limiter": limiter}),
         stores={"sessions": sessions},
         middleware=[
             ServerSideSessionConfig(

@@ -39,6 +39,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str = DEV_SECRET_KEY
     #: Server spans for every request; off when nothing would receive them (they cost ~30% of a request).
     tracing: bool = False
+    #: Rate-limit policies overriding ``gateway.ratelimit.DEFAULTS``: name → (requests, seconds).
+    rate_limits: dict[str, tuple[int, int]] = {}
 
     @classmethod
     def from_env(cls) -> "GatewaySettings":
@@ -62,6 +64,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             dev_issuer=development and os.environ.get("AIZU_DEV_ISSUER", "1") != "0",
             dev_issuer_key_dir=os.environ.get("AIZU_OIDC_KEY_DIR"),
             tracing=telemetry.exporting(),
+            rate_limits=rate_limits_from_env(),
         )
 
     @property
@@ -81,6 +84,19 @@ def oidc_issuer_from_env() -> str:
     """
     port = os.environ.get("AIZU_GATEWAY_PORT", "8000")
     return os.environ.get("AIZU_OIDC_ISSUER", f"http://localhost:{port}/realms/aizu").rstrip("/")
+
+
+def rate_limits_from_env() -> dict[str, tuple[int, int]]:
+    """``AIZU_RATE_LIMIT_FAQ=120/60``: a policy's requests per seconds, for this deployment."""
+    found: dict[str, tuple[int, int]] = {}
+    for name, value in os.environ.items():
+        if not name.startswith("AIZU_RATE_LIMIT_"):
+            continue
+        count, _, seconds = value.partition("/")
+        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+            raise ValueError(f"{name} must be requests/seconds, e.g. 60/60, not {value!r}")
+        found[name.removeprefix("AIZU_RATE_LIMIT_").lower()] = (int(count), int(seconds))
+    return found
 
 
 def _secret_key(development: bool) -> str:

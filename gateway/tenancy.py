@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 
 from contracts.tenant_profile import TenantProfile
@@ -35,13 +36,26 @@ class TenantResolver:
         self._proxies: tuple[IPNetwork, ...] = settings.proxy_networks()
 
     def _from_trusted_proxy(self, request: Request[Any, Any, Any]) -> bool:
-        if not self._proxies or request.client is None:
-            return False
+        return request.client is not None and self._is_proxy(request.client.host)
+
+    def client_address(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        """The caller's address: the peer, or behind our own proxies the last address in
+        ``X-Forwarded-For`` that is not one of them (what a client writes there itself is ignored)."""
+        peer = connection.client.host if connection.client else ""
+        if not self._is_proxy(peer):
+            return peer
+        hops = [hop.strip() for hop in connection.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self._is_proxy(hop):
+                return hop
+        return peer
+
+    def _is_proxy(self, address: str) -> bool:
         try:
-            peer = ipaddress.ip_address(request.client.host)
+            ip = ipaddress.ip_address(address)
         except ValueError:
             return False
-        return any(peer in net for net in self._proxies)
+        return any(ip in net for net in self._proxies)
 
     def host_of(self, request: Request[Any, Any, Any]) -> str:
         host = request.headers.get("host", "")

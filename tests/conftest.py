@@ -24,6 +24,7 @@ from litestar import Litestar
 from nats.aio.client import Client
 
 from contracts.tenants import Region, default_directory, load_region
+from gateway import ratelimit
 from gateway.app import create_app
 from gateway.devissuer.settings import IssuerSettings
 from gateway.devissuer.tokens import dev_token
@@ -277,6 +278,11 @@ async def running_portal(nats_url: str, db_url: str, region: Region | None = Non
 ISSUER_KEYS = Path(tempfile.gettempdir()) / f"aizu-test-issuer-{os.getpid()}"
 
 
+#: Tests call from one address far faster than any person: limits are lifted, except where a test
+#: sets its own (``rate_limits=`` and an address of its own, tests/test_rate_limits.py).
+UNLIMITED = {name: (1_000_000, 60) for name in ratelimit.DEFAULTS}
+
+
 def gateway_settings(nats_url: str, port: int, **overrides: object) -> GatewaySettings:
     """Development settings with the built-in issuer served by this very gateway."""
     bus = BusSettings(servers=[nats_url], request_timeout=float(overrides.pop("timeout", 2.0)))  # type: ignore[arg-type]
@@ -284,6 +290,7 @@ def gateway_settings(nats_url: str, port: int, **overrides: object) -> GatewaySe
         "oidc_issuer": f"http://127.0.0.1:{port}/realms/aizu",
         "dev_issuer": True,
         "dev_issuer_key_dir": str(ISSUER_KEYS),
+        "rate_limits": UNLIMITED,
         **overrides,
     }
     return GatewaySettings(bus=bus, **values)  # type: ignore[arg-type]

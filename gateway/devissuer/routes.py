@@ -31,6 +31,7 @@ from gateway.devissuer.issuer import (
     with_query,
 )
 from gateway.devissuer.keys import Clock
+from gateway.ratelimit import limited
 from gateway.devissuer.pages import (
     error_page,
     logout_confirm_page,
@@ -161,7 +162,7 @@ def issuer_router(
         # 303: the browser must GET the client's callback, not re-POST the form to it.
         return _redirect(location, 303)
 
-    @post("/protocol/openid-connect/token", status_code=200)
+    @post("/protocol/openid-connect/token", status_code=200, guards=[limited("token")])
     async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
         try:
             form = await _form(request)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Response, get
+from typing import Any
+
+from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
@@ -12,6 +14,7 @@ from contracts.errors import ErrorCode, FieldError, failure
 from contracts.subjects import PORTAL
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
+from gateway.ratelimit import limited, log_header
 from gateway.routes.replies import documented, json_reply
 
 
@@ -22,10 +25,15 @@ def _bad(field: str, message_ja: str, message_en: str) -> Exception:
 @get(
     "/api/v1/faq",
     tags=["faq"],
+    guards=[limited("faq")],
     responses={200: documented(msg.FaqResults, "The town's best answers; a question without a good one is logged for staff")},
 )
 async def search_faq(
-    state: State, tenant: NamedDependency[TenantProfile], q: FromQuery[str] = "", limit: FromQuery[int] = 5
+    request: Request[Any, Any, Any],
+    state: State,
+    tenant: NamedDependency[TenantProfile],
+    q: FromQuery[str] = "",
+    limit: FromQuery[int] = 5,
 ) -> Response[bytes]:
     """Anyone may ask; the answers are the town's (its own where it has replaced the shared ones)."""
     question = q.strip()
@@ -36,7 +44,7 @@ async def search_faq(
     if not 1 <= limit <= 20:
         raise _bad("limit", "件数は1から20で指定してください。", "limit must be between 1 and 20")
     query = msg.FaqSearch(q=question, limit=limit)
-    return json_reply(await state.bus.call(tenant, PORTAL, msg.SEARCH, query))
+    return json_reply(await state.bus.call(tenant, PORTAL, msg.SEARCH, query, headers=await log_header(request)))
 
 
 @get(

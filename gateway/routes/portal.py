@@ -22,6 +22,7 @@ from contracts.principal import ANONYMOUS
 from contracts.subjects import PORTAL
 from contracts.uploads import Upload
 from gateway.access import Caller
+from gateway.ratelimit import client_address, log_header
 from gateway.uploads import PAGE_BODY_LIMIT, content_disposition, file_response, limit_forms, put_files
 
 LANG_COOKIE = "aizu_lang"
@@ -86,8 +87,14 @@ async def page(request: Request[Any, Any, Any], state: State, caller: NamedDepen
         raise NotFoundException(detail=f"No route {request.url.path}")
     form: dict[str, list[str]] = {}
     files: dict[str, list[Upload]] = {}
+    headers: dict[str, str] = {}
+    if request.method == HttpMethod.POST and caller.principal == ANONYMOUS:
+        await state.limiter.check("anonymous_post", client_address(request))
     if request.method == HttpMethod.POST:
         form, files = await _posted(request, state, caller)
+    elif request.url.path == "/faq" and request.query_params.get("q"):
+        await state.limiter.check("faq", client_address(request))
+        headers = await log_header(request)
     token = ScopeState.from_scope(request.scope).csrf_token
     query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     page_request = msg.PageRequest(
@@ -103,7 +110,7 @@ async def page(request: Request[Any, Any, Any], state: State, caller: NamedDepen
     # A page reads several services one after another, each within the portal's own timeout;
     # the gateway waits longer, so a slow service still ends as the portal's page, not a JSON 504.
     data = await state.bus.request(caller.tenant.slug, PORTAL, msg.PAGE, msgspec.json.encode(page_request), principal,
-                                   timeout=state.bus.timeout * PAGE_TIMEOUT_FACTOR)
+                                   headers=headers, timeout=state.bus.timeout * PAGE_TIMEOUT_FACTOR)
     reply = _REPLY.decode(data)
     display = reply.display
     if display is None and request.query_params.get("lang") in ("ja", "en") and request.cookies.get(LANG_COOKIE) != page_request.display.lang:

@@ -10,12 +10,14 @@ from litestar.params import JSONBody
 from contracts import receipts as msg
 from contracts.subjects import PROCEDURES
 from contracts.tenant_profile import TenantProfile
+from gateway.ratelimit import limited
 from gateway.routes.replies import documented, json_reply
 
 
 @post(
     "/api/v1/verify",
     tags=["receipts"],
+    guards=[limited("anonymous_post")],
     status_code=200,
     responses={200: documented(msg.Verification, "Genuine or not, and who issued it")},
 )

@@ -26,6 +26,7 @@ from litestar.response import Redirect
 from contracts.principal import Principal
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
+from gateway.ratelimit import limited
 from gateway import principals
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.tokens import InvalidToken
@@ -57,7 +58,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-@get("/auth/login", tags=["sign-in"], include_in_schema=False)
+@get("/auth/login", tags=["sign-in"], include_in_schema=False, guards=[limited("signin")])
 async def login(
     request: Request[Any, Any, Any],
     state: State,
@@ -84,7 +85,7 @@ async def login(
     return Redirect(url, status_code=302)
 
 
-@get("/auth/callback", tags=["sign-in"], include_in_schema=False)
+@get("/auth/callback", tags=["sign-in"], include_in_schema=False, guards=[limited("signin")])
 async def callback(
     request: Request[Any, Any, Any],
     state: State,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from contracts import faq as msg
+from contracts import headers as h
 from contracts.errors import ErrorCode, FieldError, ServiceFailure, failure
 from services.portal import faq_log
 from services.portal.faq_base import FaqBase
@@ -50,7 +51,7 @@ async def answer(ctx: Context, base: FaqBase, question: str, limit: int = 5) -> 
         hits, answered = base.search(ctx.tenant, question, limit)
     except KeyError as exc:
         raise failure(ErrorCode.NOT_FOUND, "No such town", f"there is no FAQ for {ctx.tenant}") from exc
-    if not answered:
+    if not answered and ctx.headers.get(h.LOG_UNANSWERED) != "0":
         await faq_log.record(ctx.session, ctx.tenant, question)
     return msg.FaqResults(q=question, answered=answered, hits=hits)
 
