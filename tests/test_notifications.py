@@ -473,3 +473,23 @@ async def test_row_level_security_binds_the_service_role(notifications_urls, pos
             assert moved.rowcount == 0
     finally:
         await engine.dispose()
+
+
+def test_a_deliverys_message_id_is_whole_and_the_same_on_every_attempt():
+    """A broadcast's delivery id (``key:resident``) was cut at its colon in the header."""
+    from email import message_from_bytes, policy
+
+    from services.notifications.mailer import SmtpSettings, compose
+    from services.notifications.outgoing import Outgoing
+
+    def mail(attempts: int) -> str:
+        item = Outgoing(delivery_id="bc-1f2e:kitakata-resident-0000042", tenant="kitakata", address="a@kitakata.example",
+                        attempts=attempts, title_ja="お知らせ", body_ja="本文", title_en="Notice", body_en="Body")
+        sent = compose(item, "喜多方市", SmtpSettings())
+        return message_from_bytes(sent.as_bytes(), policy=policy.SMTP)["Message-ID"]
+
+    first, again = mail(0), mail(3)
+    assert first == again and first.startswith("<") and first.endswith("@kitakata.localhost>") and len(first) > 40
+    other = Outgoing(delivery_id="bc-1f2e:kitakata-resident-0000043", tenant="kitakata", address="b@kitakata.example",
+                     attempts=0, title_ja="お知らせ", body_ja="本文", title_en="Notice", body_en="Body")
+    assert compose(other, "喜多方市", SmtpSettings())["Message-ID"] != first

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from email.headerregistry import Address
@@ -69,6 +70,13 @@ class SmtpSettings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+def message_id(delivery_id: str, sender: str) -> str:
+    """The same for every attempt at one delivery, and a valid msg-id (RFC 5322 §3.6.4): a
+    delivery id may hold characters an id may not (a broadcast's ``key:resident``), so it is
+    named by a UUID derived from it."""
+    return f"<{uuid.uuid5(uuid.NAMESPACE_URL, 'aizu:delivery:' + delivery_id)}@{sender.partition('@')[2] or 'aizu'}>"
+
+
 def compose(item: Outgoing, town_name: str, settings: SmtpSettings) -> EmailMessage:
     """The mail: the Japanese subject, the Japanese text first and the English after it."""
     sender = settings.sender.format(tenant=item.tenant)
@@ -77,7 +85,7 @@ def compose(item: Outgoing, town_name: str, settings: SmtpSettings) -> EmailMess
     message["To"] = item.address
     message["Subject"] = item.title_ja
     message["Date"] = format_datetime(datetime.now(TOKYO))
-    message["Message-ID"] = f"<{item.delivery_id}@{sender.partition('@')[2] or 'aizu'}>"
+    message["Message-ID"] = message_id(item.delivery_id, sender)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the town
     message.set_content(f"{item.body_ja}\n\n――――――――――\n{item.title_en}\n\n{item.body_en}\n", cte="base64")
     message["Content-Language"] = "ja, en"  # after set_content, which replaces every Content-* header
