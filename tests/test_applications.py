@@ -513,6 +513,21 @@ async def test_events_reach_jetstream_with_their_ids(gateway, nats_url):
     ]
 
 
+async def test_a_counter_visit_recorded_through_the_api_reaches_the_event(gateway, nats_url):
+    """The HTTP body had lost ``counter_visit``: no API client could record a visit the figures count."""
+    nc = await nats.connect(nats_url)
+    sub = await nc.jetstream().subscribe("aizu.evt.kitakata.application.status_changed", ordered_consumer=True,
+                                         deliver_policy=nats.js.api.DeliverPolicy.NEW)
+    try:
+        app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+        assert (await move(gateway, "kitakata.caseworker", app_id, "in_review", counter_visit=True)).status_code == 200
+        while (event := json.loads((await sub.next_msg(timeout=5)).data))["application_id"] != app_id:
+            pass
+    finally:
+        await nc.close()
+    assert event["counter_visit"] is True
+
+
 async def test_history_fields_come_from_earlier_applications(gateway, region):
     dog = region.standard("dog-registration")
     history_fields = [f.name for f in dog.fields if f.prefill == "history"]

@@ -91,10 +91,13 @@ async def get_application(state: State, caller: NamedDependency[Caller], applica
 
 
 class TransitionBody(msgspec.Struct, frozen=True, kw_only=True):
+    """:class:`contracts.applications.Transition` without the id, which is in the path."""
+
     to: Status
     comment: str = ""
     assign_to: str | None = None
     answers: dict[str, Any] = {}
+    counter_visit: bool = False
 
 
 @post(
@@ -108,7 +111,7 @@ async def transition_application(
 ) -> Response[bytes]:
     """Staff move an application on; a resident withdraws it or answers a request for information."""
     principal = await caller.resident_or_staff()
-    move = msg.Transition(id=application_id, to=data.to, comment=data.comment, assign_to=data.assign_to, answers=data.answers)
+    move = msg.Transition(id=application_id, **msgspec.structs.asdict(data))
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.TRANSITION, move, principal))
 
 
