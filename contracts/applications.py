@@ -89,6 +89,8 @@ class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
     actor_role: str
     comment: str
     at: datetime
+    #: The actor's name at the time ("" on changes from before names were kept).
+    actor_name: str = ""
 
 
 class ApplicationSummary(msgspec.Struct, frozen=True, kw_only=True):

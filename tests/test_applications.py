@@ -528,6 +528,35 @@ async def test_a_counter_visit_recorded_through_the_api_reaches_the_event(gatewa
     assert event["counter_visit"] is True
 
 
+async def test_the_history_names_people_as_they_were_and_the_chain_covers_the_names(gateway):
+    app_id = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]["id"]
+    assert (await move(gateway, "kitakata.caseworker", app_id, "in_review")).status_code == 200
+    names = {}
+    for user in ("kitakata.resident", "kitakata.caseworker"):
+        names[user] = (await gateway.get("/api/v1/me", headers=gateway.as_user(user))).json()["identity"]["name"]
+    history = (await gateway.get(f"{APPS}/{app_id}", headers=gateway.as_user("kitakata.caseworker"))).json()["history"]
+    assert [h["actor_name"] for h in history] == [names["kitakata.resident"], names["kitakata.caseworker"]]
+    engine = create_engine(gateway.db_url)
+    async with session_factory(engine)() as session:
+        for _ in range(100):
+            report = await verify(session, "kitakata")
+            await session.rollback()
+            if report.unsealed == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert report.intact
+        await session.execute(text("UPDATE status_changes SET actor_name = '別人' WHERE application_id = :a"), {"a": app_id})
+        await session.commit()
+        assert not (await verify(session, "kitakata")).intact  # a name edited afterwards breaks the chain
+        await session.execute(text("UPDATE status_changes SET actor_name = :n WHERE application_id = :a AND to_status = 'received'"),
+                              {"n": names["kitakata.resident"], "a": app_id})
+        await session.execute(text("UPDATE status_changes SET actor_name = :n WHERE application_id = :a AND to_status = 'in_review'"),
+                              {"n": names["kitakata.caseworker"], "a": app_id})
+        await session.commit()
+        assert (await verify(session, "kitakata")).intact
+    await engine.dispose()
+
+
 async def test_history_fields_come_from_earlier_applications(gateway, region):
     dog = region.standard("dog-registration")
     history_fields = [f.name for f in dog.fields if f.prefill == "history"]

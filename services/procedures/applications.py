@@ -107,6 +107,12 @@ def columns(row: Base) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
+def actor_name(principal: Principal) -> str:
+    """Who acted, as the history shows them: the name their sign-in carries now (kept with the
+    link, so a later change of name does not rewrite the past), else their account."""
+    return (principal.identity.name if principal.identity and principal.identity.name else principal.subject)[:200]
+
+
 async def idle(session: AsyncSession) -> None:
     """End the implicit transaction of earlier reads, so the next block owns its transaction."""
     if session.in_transaction():
@@ -304,7 +310,7 @@ class Applications:
             ],
             StatusChangeRow: [{
                 "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": "received",
-                "actor": ctx.principal.subject, "actor_role": channel, "at": now,
+                "actor": ctx.principal.subject, "actor_role": channel, "actor_name": actor_name(ctx.principal), "at": now,
                 "comment": counter_codes.LINKED if channel == "counter" and app.applicant_subject else ""}],
             OutboxRow: [columns(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
                                           _ENCODER.encode(event), event.event_id))],
@@ -351,7 +357,7 @@ class Applications:
             filed_by=app.filed_by,
             history=[
                 msg.StatusChange(seq=r.seq, from_status=r.from_status, to_status=r.to_status, actor=r.actor,  # type: ignore[arg-type]
-                                 actor_role=r.actor_role, comment=r.comment, at=utc(r.at))
+                                 actor_role=r.actor_role, actor_name=r.actor_name or "", comment=r.comment, at=utc(r.at))
                 for r in history
             ],
             allowed_transitions=workflow.allowed(procedure.workflow, app.status, role),  # type: ignore[arg-type]
@@ -477,7 +483,7 @@ class Applications:
                 app.document = await self.signer.sign(session, issued)
             session.add(StatusChangeRow(
                 tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
-                actor=ctx.principal.subject, actor_role=role, comment=req.comment, at=now))
+                actor=ctx.principal.subject, actor_role=role, actor_name=actor_name(ctx.principal), comment=req.comment, at=now))
             event = msg.ApplicationStatusChanged(
                 event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
                 channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]

@@ -29,21 +29,23 @@ GENESIS = "0" * 64
 
 
 def link_hash(row: StatusChangeRow, seq: int, prev_hash: str) -> str:
-    content = msgspec.json.encode(
-        [
-            row.tenant,
-            seq,
-            row.application_id,
-            row.from_status,
-            row.to_status,
-            row.actor,
-            row.actor_role,
-            row.comment,
-            utc(row.at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            prev_hash,
-        ]
-    )
-    return hashlib.sha256(content).hexdigest()
+    """The link's content and the previous hash; the actor's name is covered where the link has
+    one (links made before names were kept hash as they always did, so old chains still verify)."""
+    content: list[object] = [
+        row.tenant,
+        seq,
+        row.application_id,
+        row.from_status,
+        row.to_status,
+        row.actor,
+        row.actor_role,
+        row.comment,
+        utc(row.at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        prev_hash,
+    ]
+    if row.actor_name is not None:
+        content.append(row.actor_name)
+    return hashlib.sha256(msgspec.json.encode(content)).hexdigest()
 
 
 async def seal(session: AsyncSession, tenant: str, batch: int = 1000) -> int:

@@ -83,6 +83,8 @@ class StatusChangeRow(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64))
     actor_role: Mapped[str] = mapped_column(String(16))
+    #: The actor's name as it was at the time (None on links made before names were kept).
+    actor_name: Mapped[str | None] = mapped_column(String(200))
     comment: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     prev_hash: Mapped[str | None] = mapped_column(String(64))
