@@ -127,6 +127,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status_issued": ("交付済み", "Issued"),
     "status_closed": ("完了", "Closed"),
     "status_withdrawn": ("取り下げ", "Withdrawn"),
+    "withdraw_link": ("この申請を取り下げる", "Withdraw this application"),
+    "withdraw_heading": ("申請を取り下げますか", "Withdraw the application?"),
+    "withdraw_lead": (
+        "取り下げると、この申請の手続きは止まり、元に戻せません。必要なときは、あらためて申請してください。",
+        "Withdrawn, the application stops and cannot be taken back. Apply again if you need to.",
+    ),
+    "withdraw_reason": ("取り下げの理由（任意）", "Why you withdraw it (optional)"),
+    "withdraw_confirm": ("取り下げる", "Withdraw"),
+    "withdraw_cancel": ("取り下げずに戻る", "Go back without withdrawing"),
+    "withdrawn_done": ("申請を取り下げました。", "The application was withdrawn."),
     # inbox
     "no_messages": ("お知らせはまだありません。", "You have no messages yet."),
     "mark_read": ("読んだ", "Mark as read"),

@@ -13,7 +13,7 @@ from contracts import headers as h
 from contracts import notifications as notes
 from contracts import procedures as procs
 from contracts.catalog import FieldDef
-from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure
+from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure, from_validation_error
 from contracts.portal import Display, PageReply
 from contracts.subjects import NOTIFICATIONS, PROCEDURES
 from contracts.uploads import MAX_FILENAME_CHARS, Upload
@@ -165,6 +165,34 @@ async def application(page: Page) -> PageReply:
     if page.query("received"):
         receipt = await page.fetch(PROCEDURES, apps.RECEIPT, apps.GetApplication(id=detail.summary.id), apps.Receipt)
     return page.render("application.html", detail=detail, receipt=receipt, local=local)
+
+
+@routes.page("/applications/{id}/withdraw", methods=("GET", "POST"), audience="resident")
+async def withdraw(page: Page) -> PageReply:
+    """Ask once, then withdraw: the move is the resident's own (the service allows it while undecided)."""
+    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
+    if "withdrawn" not in detail.allowed_transitions:
+        return page.redirect(f"/applications/{detail.summary.id}")
+    errors: dict[str, str] = {}
+    if page.request.method == "POST":
+        move = {"id": detail.summary.id, "to": "withdrawn", "comment": page.field("reason").replace("\r\n", "\n")}
+        try:
+            await page.fetch(PROCEDURES, apps.TRANSITION, msgspec.convert(move, apps.Transition), apps.ApplicationDetail)
+        except msgspec.ValidationError as exc:
+            errors = {"reason": _said(from_validation_error(exc), page.lang)}
+        except ServiceFailure as exc:
+            if exc.envelope.code is not ErrorCode.VALIDATION or not exc.envelope.fields:
+                raise
+            errors = {"reason": _said(exc, page.lang)}
+        else:
+            return page.redirect(f"/applications/{detail.summary.id}?withdrawn=1")
+    return page.render("withdraw.html", status=422 if errors else 200, detail=detail, errors=errors,
+                       reason=page.field("reason"))
+
+
+def _said(failure: ServiceFailure, lang: str) -> str:
+    error = failure.envelope.fields[0]
+    return error.message_en if lang == "en" else error.message_ja
 
 
 @routes.page("/applications/{id}/files/{field}", audience="resident")
