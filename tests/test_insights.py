@@ -24,7 +24,6 @@ from contracts import headers as h
 from contracts import insights as msg
 from contracts import subjects
 from contracts.applications import ApplicationStatusChanged, ApplicationSubmitted, Transition
-from contracts.errors import ErrorCode
 from contracts.principal import Principal, encode
 from contracts.notifications import DeliveryFinished
 from services.insights.events import standard_days
@@ -277,7 +276,7 @@ async def test_the_service_shows_a_tenant_admin_their_own_town_only(insights, na
     ]
     for tenant, principal in refused:
         data, headers = await ask(nats_url, tenant, msg.TOWNS, msg.MetricsQuery(), principal)
-        assert headers.get(h.SERVICE_ERROR_CODE) == ErrorCode.FORBIDDEN.value, (tenant, principal)
+        assert headers.get(h.SERVICE_ERROR_CODE) == "403", (tenant, principal)
         assert b"filings" not in data
 
 
@@ -338,7 +337,7 @@ async def test_the_service_refuses_a_bad_window_naming_the_field(insights, nats_
             reply = await nc.request(subjects.request("council", subjects.INSIGHTS, verb), payload, timeout=10,
                                      headers={h.PRINCIPAL: encode(COUNCIL_MEMBER)})
             envelope = msgspec.json.decode(reply.data)
-            assert reply.headers and reply.headers.get(h.SERVICE_ERROR_CODE) in ("bad_request", "validation")
+            assert reply.headers and reply.headers.get(h.SERVICE_ERROR_CODE) in ("400", "422")
             assert [f["field"] for f in envelope["fields"]] == [field], envelope
     finally:
         await nc.close()

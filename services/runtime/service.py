@@ -2,29 +2,34 @@
 
 A handler reads like the procedure it serves: it receives the decoded request and a context
 (tenant from the subject, principal and trace from the headers, one database session) and returns
-a msgspec Struct or pre-encoded JSON bytes. Failures become the contracts' error envelope.
+a msgspec Struct or pre-encoded JSON bytes. A failure is answered as a nats.micro error (an
+HTTP-like status in ``Nats-Service-Error-Code``, the title in ``Nats-Service-Error``) whose body is
+the contracts' error envelope, and counts as an error in ``$SRV.STATS``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.micro import add_service
-from nats.micro.request import Request
-from nats.micro.service import EndpointConfig, Service
+from nats.micro.request import Request, ServiceError
+from nats.micro.service import Endpoint, EndpointConfig, Service
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from contracts import headers as h
 from contracts import principal as principals
 from contracts import subjects
-from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure, failure, from_validation_error
+from contracts.errors import HTTP_STATUS, ErrorCode, ErrorEnvelope, ServiceFailure, failure, from_validation_error
 from contracts.principal import Principal
 from services.runtime import rls, telemetry
 from services.runtime.database import create_reader
@@ -77,11 +82,77 @@ class _Endpoint(Generic[Req]):
 
 
 _ENCODER = msgspec.json.Encoder()
+#: Requests one copy of a service works on at once, over all its endpoints.
 MAX_IN_FLIGHT = 64
+#: Requests one endpoint holds in nats-py's memory while the copy is at MAX_IN_FLIGHT. NATS
+#: itself keeps nothing for a subscriber: past either limit nats-py drops the request (and logs a
+#: slow consumer error) and its caller times out, which beats answering it after the caller gave up.
+#: A burst of a town's filings (a thousand at once, say) is worked off within the callers' 5 s at
+#: a few hundred a second, so up to 2,048 wait; 64 MiB is 64 of the largest bodies.
+MAX_PENDING = 2048
+MAX_PENDING_BYTES = 64 * 1024 * 1024
 
 
-def _error_reply(envelope: ErrorEnvelope) -> tuple[bytes, dict[str, str]]:
-    return _ENCODER.encode(envelope), {h.SERVICE_ERROR_CODE: envelope.code.value, h.SERVICE_ERROR: envelope.title}
+class _Failed(ServiceError):
+    """nats.micro's error, with a status for its code and our envelope for the body callers decode."""
+
+    def __init__(self, envelope: ErrorEnvelope) -> None:
+        super().__init__(code=str(HTTP_STATUS[envelope.code]), description=envelope.title)
+        self.body = _ENCODER.encode(envelope)
+
+
+class _ConcurrentEndpoint(Endpoint):
+    """A nats.micro endpoint that works on requests side by side and counts each one whole.
+
+    nats.micro's own endpoint awaits one request before taking the next from nats-py's queue,
+    and answers an error with an empty body. This one takes each request into a task of its
+    own (bounded by the service's semaphore) that runs nats.micro's accounting around the real
+    work, so ``$SRV.STATS`` shows the handler's time and its failures. nats.micro has no public
+    hook for either; ``Service.stats()`` reads the counters set here.
+    """
+
+    def __init__(
+        self, service: Service, config: EndpointConfig, in_flight: asyncio.Semaphore, tasks: set[asyncio.Task[None]]
+    ) -> None:
+        super().__init__(service, config)
+        self._in_flight = in_flight
+        self._tasks = tasks
+
+    async def _start(self) -> None:
+        self._subscription = await self._service._client.subscribe(
+            self._subject,
+            queue=self._queue_group,
+            cb=self._take,
+            pending_msgs_limit=MAX_PENDING,
+            pending_bytes_limit=MAX_PENDING_BYTES,
+        )
+
+    async def _take(self, msg: Msg) -> None:
+        # nats-py calls this for one message at a time: while it waits for a slot, the next
+        # requests wait in the subscription's pending queue, bounded above.
+        await self._in_flight.acquire()
+        task = asyncio.create_task(self._handle_request(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight.release()
+
+    async def _handle_request(self, msg: Msg) -> None:
+        # nats.micro's accounting. _reply hands over every failure of the work as _Failed, whose
+        # reply carries the envelope; nats.micro's own would answer with an empty body.
+        started = time.perf_counter_ns()
+        self._num_requests += 1
+        request = Request(msg)
+        try:
+            await self._handler(request)
+        except _Failed as failed:
+            self._num_errors += 1
+            self._last_error = repr(failed)
+            await request.respond_error(failed.code, failed.description, failed.body)
+        self._processing_time += time.perf_counter_ns() - started
+        self._average_processing_time = self._processing_time // self._num_requests
 
 
 class ServiceApp:
@@ -97,6 +168,7 @@ class ServiceApp:
         self._reader: async_sessionmaker[AsyncSession] | None = None
         self._tracer = telemetry.tracer(f"aizu.{name}")
         self._traced = False
+        # Shared by the endpoints: the bound is per copy of the service, not per verb.
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._read_engine: AsyncEngine | None = None
         self._engine_pool: object = None
@@ -125,19 +197,11 @@ class ServiceApp:
         self._read_engine = create_reader(engine)
         self._engine_pool = engine.pool
         self._reader = rls.sessionmaker(self._read_engine)
-        # Bounds the requests in progress; beyond it they wait in NATS, not in memory.
-        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.micro = await add_service(
             nc, name=self.name, version=self.version, description=self.description, queue_group=self.name
         )
         for ep in self._endpoints:
-            await self.micro.add_endpoint(
-                EndpointConfig(
-                    name=ep.verb,
-                    subject=subjects.endpoint(self.name, ep.verb),
-                    handler=self._dispatcher(ep),
-                )
-            )
+            await self._add_endpoint(self.micro, ep)
         await nc.flush()  # subscribed at the server before anyone is told the service is up
         for hook in self.on_start:
             await hook(nc, engine)
@@ -153,31 +217,31 @@ class ServiceApp:
         if self._read_engine is not None and self._read_engine.pool is not self._engine_pool:
             await self._read_engine.dispose()  # SQLite's separate readers; PostgreSQL shares one pool
 
-    def _dispatcher(self, ep: _Endpoint[Any]) -> Callable[[Request], Awaitable[None]]:
-        # nats-py runs one subscription's callbacks one after another; handing each request to its
-        # own task lets a copy of the service overlap database waits, bounded by the semaphore.
-        async def dispatch(request: Request) -> None:
-            await self._in_flight.acquire()
-            task = asyncio.create_task(self._serve(ep, request))
-            self._tasks.add(task)
-            task.add_done_callback(self._finished)
-
-        return dispatch
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._in_flight.release()
+    async def _add_endpoint(self, micro: Service, ep: _Endpoint[Any]) -> None:
+        # What Service.add_endpoint does, with the endpoint that overlaps its requests.
+        config = EndpointConfig(
+            name=ep.verb,
+            subject=subjects.endpoint(self.name, ep.verb),
+            queue_group=self.name,
+            handler=functools.partial(self._serve, ep),
+        )
+        endpoint = _ConcurrentEndpoint(micro, config, self._in_flight, self._tasks)
+        await endpoint._start()
+        micro._endpoints.append(endpoint)
 
     async def _serve(self, ep: _Endpoint[Any], request: Request) -> None:
         incoming = request.headers or {}
         if not self._traced:
             await self._reply(ep, request, incoming, None)
             return
+        # A failure leaves the span as _Failed for the endpoint to count; _reply has marked it already.
         with self._tracer.start_as_current_span(
             f"{self.name}.{ep.verb}",
             context=telemetry.extract(incoming),
             kind=trace.SpanKind.SERVER,
             attributes={"messaging.system": "nats", "messaging.destination.name": request.subject},
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             await self._reply(ep, request, incoming, span)
 
@@ -187,16 +251,12 @@ class ServiceApp:
         except ServiceFailure as exc:
             if span is not None:
                 span.set_attribute("aizu.error", exc.envelope.code.value)
-            data, extra = _error_reply(exc.envelope)
-            await request.respond(data, headers=extra)
-            return
-        except Exception:
+            raise _Failed(exc.envelope) from exc
+        except Exception as exc:
             log.exception("%s.%s failed", self.name, ep.verb)
             if span is not None:
                 span.set_status(trace.Status(trace.StatusCode.ERROR))
-            data, extra = _error_reply(ErrorEnvelope(code=ErrorCode.INTERNAL, title="Internal error"))
-            await request.respond(data, headers=extra)
-            return
+            raise _Failed(ErrorEnvelope(code=ErrorCode.INTERNAL, title="Internal error")) from exc
         await request.respond(body)
 
     async def _handle(self, ep: _Endpoint[Any], request: Request, incoming: dict[str, str]) -> bytes:
