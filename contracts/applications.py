@@ -107,6 +107,9 @@ class ApplicationSummary(msgspec.Struct, frozen=True, kw_only=True):
     assigned_to: str | None
     #: Where a report is (Open311), for the staff's map.
     location: Location | None = None
+    #: 受付番号, ``KTK-2026-000123-4``: what people read, say and search by (the id stays internal);
+    #: None for filings from before references.
+    reference: str | None = None
 
 
 class AttachmentInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,6 +140,8 @@ class ListApplications(msgspec.Struct, frozen=True, kw_only=True):
     status: Status | None = None
     channel: Channel | None = None
     code: str | None = None
+    #: 受付番号 as a person types or reads it: case, spaces and full-width forms do not matter.
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
 
 
@@ -196,6 +201,8 @@ class ApplicationSubmitted(msgspec.Struct, frozen=True, kw_only=True, tag="appli
     #: The online applicant's level of assurance (``jpki``: My Number Card); None at the counter.
     applicant_acr: str | None = None
     due_on: date | None = None
+    #: What the resident reads (受付番号); None for filings from before references.
+    reference: str | None = None
 
 
 class ApplicationStatusChanged(msgspec.Struct, frozen=True, kw_only=True, tag="application.status_changed"):
@@ -212,6 +219,7 @@ class ApplicationStatusChanged(msgspec.Struct, frozen=True, kw_only=True, tag="a
     due_on: date | None
     #: The resident had to come to the counter for this step (see ``Transition.counter_visit``).
     counter_visit: bool = False
+    reference: str | None = None
 
 
 ApplicationEvent = ApplicationSubmitted | ApplicationStatusChanged

@@ -73,6 +73,8 @@ class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     name_en: str
     kind_ja: str
     code: LocalGovCode
+    #: The letters that begin the town's references (受付番号): ``KTK-2026-000123-4``.
+    reference_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
     population: Annotated[int, msgspec.Meta(ge=0)]
     contact: Contact
     branding: Branding
@@ -194,6 +196,7 @@ def load_region(directory: Path | str) -> Region:
     towns: list[Tenant] = []
     slugs: dict[str, Path] = {council.slug: directory / COUNCIL_FILE}
     codes: dict[str, Path] = {}
+    prefixes: dict[str, Path] = {}
     for path in sorted(directory.glob("*.toml")):
         if path.name in (CATALOG_FILE, COUNCIL_FILE):
             continue
@@ -202,9 +205,13 @@ def load_region(directory: Path | str) -> Region:
             raise ConfigError(path, "$.slug", f"duplicate slug {town.slug!r} (also in {slugs[town.slug].name})")
         if town.code in codes:
             raise ConfigError(path, "$.code", f"duplicate code {town.code} (also in {codes[town.code].name})")
+        if town.reference_prefix in prefixes:
+            raise ConfigError(path, "$.reference_prefix",
+                              f"duplicate reference prefix {town.reference_prefix} (also in {prefixes[town.reference_prefix].name})")
         _check_town(path, town, catalog)
         slugs[town.slug] = path
         codes[town.code] = path
+        prefixes[town.reference_prefix] = path
         towns.append(town)
     if not towns:
         raise ConfigError(directory, "$", "no town files found")

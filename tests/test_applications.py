@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import nats
 import pytest
@@ -51,6 +52,50 @@ async def test_a_card_verified_resident_submits_with_zero_typed_fields(gateway):
     assert me["address"] in detail["answers"].values()
     assert [h["to_status"] for h in detail["history"]] == ["received"]
     assert detail["allowed_transitions"] == ["withdrawn"]
+
+
+async def test_a_filing_gets_a_reference_people_can_read(gateway):
+    from services.procedures.references import is_reference
+
+    filed = (await submit(gateway, "kitakata.resident", {"code": "juminhyo-copy"})).json()["application"]
+    reference = filed["reference"]
+    year = datetime.now(ZoneInfo("Asia/Tokyo")).year
+    assert reference.startswith(f"KTK-{year}-") and is_reference(reference), reference
+    listed = (await gateway.get(APPS, headers=gateway.as_user("kitakata.resident"))).json()["items"]
+    assert {a["reference"] for a in listed if a["id"] == filed["id"]} == {reference}
+    # Staff find it as it was read out on the phone; another town's staff do not.
+    typed = " " + reference.lower().replace("-", "－") + " "
+    found = (await gateway.get(APPS, params={"reference": typed}, headers=gateway.as_user("kitakata.caseworker"))).json()["items"]
+    assert [a["id"] for a in found] == [filed["id"]]
+    elsewhere = await gateway.get(APPS, params={"reference": reference},
+                                  headers={**gateway.as_user("aizuwakamatsu.caseworker"), "host": "aizuwakamatsu.localhost"})
+    assert elsewhere.json()["items"] == []
+    # One wrong digit, or two neighbours swapped, is caught by the check digit.
+    digits = reference[9:15]
+    assert not is_reference(reference[:9] + str((int(digits[0]) + 1) % 10) + reference[10:])
+    if digits[-2] != digits[-1]:
+        assert not is_reference(reference[:13] + digits[-1] + digits[-2] + reference[15:])
+
+
+async def test_a_thousand_concurrent_filings_get_a_thousand_consecutive_references(gateway, nats_url):
+    from contracts import headers as h
+    from contracts.principal import Identity, Principal, encode
+
+    resident = Principal(subject=f"bulk-{uuid.uuid4().hex[:8]}", roles=("resident",), tenant="yanaizu", acr="jpki",
+                         identity=Identity(name="柳津 一郎", address="福島県河沼郡柳津町大字柳津字下平乙234", birthdate="1960-01-01"))
+    nc = await nats.connect(nats_url)
+    try:
+        async def one(n: int) -> dict:
+            reply = await nc.request("aizu.yanaizu.procedures.submit", json.dumps({"code": "juminhyo-copy"}).encode(),
+                                     headers={h.PRINCIPAL: encode(resident), h.IDEMPOTENCY_KEY: f"bulk-{uuid.uuid4()}"},
+                                     timeout=60)
+            return json.loads(reply.data)["application"]
+        filed = await asyncio.gather(*(one(n) for n in range(1000)))
+    finally:
+        await nc.close()
+    numbers = sorted(int(a["reference"].split("-")[2]) for a in filed)
+    assert len(set(numbers)) == 1000 and numbers[-1] - numbers[0] == 999, (numbers[:3], numbers[-3:])
+    assert all(a["reference"].startswith("YNZ-") for a in filed)
 
 
 async def test_due_date_follows_the_standard_processing_days(gateway, region):

@@ -316,6 +316,16 @@ async def test_a_towns_own_template_renders_its_messages(stack, nats_url, region
     assert message["body_en"].endswith("is now issued.")
 
 
+async def test_a_message_names_the_application_by_the_reference_people_read(stack, nats_url):
+    who = resident("showa")
+    event = status_changed("showa", who.subject, to="approved", reference="SHW-2026-000042-5")
+    await publish(nats_url, event)
+    await stack.events.caught_up()
+    [message] = await inbox_of(nats_url, "showa", who)
+    assert "受付番号: SHW-2026-000042-5" in message["body_ja"] and event.application_id not in message["body_ja"]
+    assert "SHW-2026-000042-5" in message["body_en"]
+
+
 @same_backend
 async def test_the_inbox_is_the_residents_own(stack, nats_url):
     user, other = "kitakata.resident", "kitakata.resident-basic"

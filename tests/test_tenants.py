@@ -69,6 +69,8 @@ def _edit(path: Path, pattern: str, replacement: str) -> None:
         ("showa.toml", r'^code = "juminhyo-copy"', 'code = "no-such-procedure"', "$.procedures[", "unknown procedure"),
         ("yugawa.toml", r'^slug = "yugawa"', 'slug = "kitakata"', "$.slug", "duplicate slug"),
         ("mishima.toml", r'^population = \d+', 'population = "many"', "$.population", "Expected `int`"),
+        ("showa.toml", r'^reference_prefix = "SHW"', 'reference_prefix = "KTK"', "$.reference_prefix", "duplicate reference prefix"),
+        ("yanaizu.toml", r'^reference_prefix = "YNZ"', 'reference_prefix = "ynz"', "$.reference_prefix", "regex"),
     ],
 )
 def test_a_bad_file_stops_start_up_naming_file_field_and_reason(tenants_copy, file, pattern, replacement, field, reason):

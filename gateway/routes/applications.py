@@ -69,10 +69,11 @@ async def list_applications(
     status: FromQuery[Status | None] = None,
     channel: FromQuery[Channel | None] = None,
     code: FromQuery[str | None] = None,
+    reference: FromQuery[str | None] = None,
     limit: FromQuery[int] = 100,
 ) -> Response[bytes]:
     principal = await caller.resident_or_staff()
-    query = msg.ListApplications(status=status, channel=channel, code=code, limit=limit)
+    query = msg.ListApplications(status=status, channel=channel, code=code, reference=reference, limit=limit)
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.LIST, query, principal))
 
 

@@ -222,7 +222,7 @@ class ApplicationEvents(DurableConsumer):
             "status": templates.STATUS_LABELS.get(status, (status, status))[0],
             "previous_status": templates.STATUS_LABELS.get(previous, (previous, previous))[0] if previous else "—",
             "town_name": town.name_ja,
-            "application_id": event.application_id,
+            "application_id": event.reference or event.application_id,
             "due_on": f"{due_on.year}年{due_on.month}月{due_on.day}日" if due_on else "未定",
         }
         en = {
@@ -230,7 +230,7 @@ class ApplicationEvents(DurableConsumer):
             "status": templates.STATUS_LABELS.get(status, (status, status))[1],
             "previous_status": templates.STATUS_LABELS.get(previous, (previous, previous))[1] if previous else "—",
             "town_name": town.name_en,
-            "application_id": event.application_id,
+            "application_id": event.reference or event.application_id,
             "due_on": due_on.isoformat() if due_on else "not set",
         }
         return ja, en

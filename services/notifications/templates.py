@@ -26,7 +26,7 @@ PLACEHOLDERS: dict[str, str] = {
     "status": "the application's (new) status",
     "previous_status": "the status before the change",
     "town_name": "the town's name",
-    "application_id": "the application's number",
+    "application_id": "the application's reference (受付番号, KTK-2026-000123-4; the id for filings from before)",
     "due_on": "the date the town aims to finish by",
 }
 

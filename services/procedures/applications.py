@@ -31,7 +31,7 @@ from services.procedures import counter_codes, documents, idempotency, workflow
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
 from services.procedures.chain import Sealer
-from services.procedures.filing import Filer, Filing
+from services.procedures.filing import Filer, Filing, Numbering, Rows
 from services.procedures.models import (
     Application,
     AttachmentRow,
@@ -47,6 +47,7 @@ from services.procedures.prefill import (
     require_assurance,
 )
 from services.procedures.receipts import Signer, digest
+from services.procedures.references import normalise_reference
 from services.procedures.uploads import read_uploads, upload_ids
 from services.runtime.database import utc
 from services.runtime.files import FileBucket
@@ -94,6 +95,7 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
         submitted_at=utc(app.submitted_at),
         due_on=app.due_on,
         assigned_to=app.assigned_to,
+        reference=app.reference,
         location=(
             msg.Location(lat=app.lat, long=app.long, address_string=app.address_string)
             if app.lat is not None or app.address_string
@@ -124,6 +126,7 @@ class Applications:
         self.catalog = catalog
         self.signer = signer
         self.region = region
+        self.prefixes = {town.slug: town.reference_prefix for town in region.towns}
         self.relay: OutboxRelay | None = None
         self.sealer: Sealer | None = None
         self.keys = idempotency.Keys()
@@ -300,9 +303,21 @@ class Applications:
             channel=channel, applicant_subject=app.applicant_subject, at=now,  # type: ignore[arg-type]
             applicant_acr=ctx.principal.acr if channel == "online" else None, due_on=app.due_on)
         app.receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
-        response = _ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=app.receipt))
-        rows: dict[type, list[dict[str, Any]]] = {
-            Application: [columns(app)],
+        answer: list[bytes] = []
+
+        def with_reference(reference: str) -> Rows:
+            """The rows that carry the reference the filer gives (in its batch's transaction)."""
+            app.reference = reference
+            answer[:] = [_ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=app.receipt))]
+            submitted = msgspec.structs.replace(event, reference=reference)
+            return {
+                Application: [columns(app)],
+                OutboxRow: [columns(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
+                                              _ENCODER.encode(submitted), submitted.event_id))],
+                IdempotencyRecord: [columns(idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, answer[0]))],
+            }
+
+        rows: Rows = {
             AttachmentRow: [
                 {"tenant": ctx.tenant, "application_id": app.id, "field": a.field, "filename": a.filename,
                  "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "content": a.content}
@@ -312,14 +327,12 @@ class Applications:
                 "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": "received",
                 "actor": ctx.principal.subject, "actor_role": channel, "actor_name": actor_name(ctx.principal), "at": now,
                 "comment": counter_codes.LINKED if channel == "counter" and app.applicant_subject else ""}],
-            OutboxRow: [columns(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
-                                          _ENCODER.encode(event), event.event_id))],
-            IdempotencyRecord: [columns(idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, response))],
         }
         await idle(session)
         assert self.filer is not None, "service not started"
-        await self.filer.file(Filing(tenant=ctx.tenant, rows=rows))
-        return response
+        numbering = Numbering(prefix=self.prefixes[ctx.tenant], year=now.astimezone(TOKYO).year, rows=with_reference)
+        await self.filer.file(Filing(tenant=ctx.tenant, rows=rows, numbering=numbering))
+        return answer[0]
 
     async def _load(self, ctx: Context, application_id: str, lock: bool = False) -> tuple[Application, str]:
         """The application and the caller's role towards it; 404 for anything not theirs to see."""
@@ -433,6 +446,8 @@ class Applications:
             query = query.where(Application.channel == req.channel)
         if req.code is not None:
             query = query.where(Application.code == req.code)
+        if req.reference is not None:
+            query = query.where(Application.reference == normalise_reference(req.reference))
         rows = (await ctx.session.execute(query.order_by(Application.submitted_at.desc()).limit(req.limit))).scalars().all()
         names = {}
         for code in {r.code for r in rows}:
@@ -489,7 +504,7 @@ class Applications:
                 channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
                 from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
                 submitted_at=utc(app.submitted_at), due_on=app.due_on,
-                counter_visit=req.counter_visit and role == workflow.STAFF)
+                counter_visit=req.counter_visit and role == workflow.STAFF, reference=app.reference)
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
         self.committed(ctx.tenant)

@@ -19,11 +19,20 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.procedures.models import Application, AttachmentRow, IdempotencyRecord, OutboxRow, StatusChangeRow
+from services.procedures.models import (
+    Application,
+    AttachmentRow,
+    IdempotencyRecord,
+    OutboxRow,
+    ReferenceCounter,
+    StatusChangeRow,
+)
+from services.procedures.references import format_reference
 from services.runtime import rls
 from services.runtime.background import Background
 
@@ -33,11 +42,25 @@ WRITERS = 2
 TABLES = (Application, AttachmentRow, StatusChangeRow, OutboxRow, IdempotencyRecord)
 
 
+Rows = dict[type, list[dict[str, Any]]]
+
+
+@dataclass
+class Numbering:
+    """A filing that takes the town's next reference (``references.py``)."""
+
+    prefix: str
+    year: int
+    #: The filing's rows that carry its reference, made once the number is given.
+    rows: Callable[[str], Rows]
+
+
 @dataclass
 class Filing:
     tenant: str
     #: Rows by table, as column dicts.
-    rows: dict[type, list[dict[str, Any]]]
+    rows: Rows
+    numbering: Numbering | None = None
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -97,7 +120,30 @@ class Filer(Background):
             for town, filings in groupby(ordered, key=lambda f: f.tenant):
                 group = list(filings)
                 await rls.use_tenant(session, town)
+                numbered = await _number(session, town, group)
                 for table in TABLES:
-                    rows = [row for f in group for row in f.rows.get(table, ())]
+                    rows = [row for f, extra in zip(group, numbered) for row in (*f.rows.get(table, ()), *extra.get(table, ()))]
                     if rows:
                         await session.execute(insert(table), rows)
+
+
+async def _number(session: AsyncSession, town: str, group: Sequence[Filing]) -> list[Rows]:
+    """Give each filing of ``town`` that asks for one the next reference, in the batch's order;
+    its rows that carry it, per filing. The counter moves once per year in the batch, inside the
+    batch's transaction: a batch rolled back gives its numbers back."""
+    given: list[Rows] = [{} for _ in group]
+    wanting = [(i, f.numbering) for i, f in enumerate(group) if f.numbering is not None]
+    for year in sorted({n.year for _, n in wanting}):
+        these = [(i, n) for i, n in wanting if n.year == year]
+        dialect = session.get_bind().dialect.name
+        upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferenceCounter)
+        await session.execute(upsert.values(tenant=town, year=year, last=0).on_conflict_do_nothing())
+        last = (await session.execute(
+            update(ReferenceCounter)
+            .where(ReferenceCounter.tenant == town, ReferenceCounter.year == year)
+            .values(last=ReferenceCounter.last + len(these))
+            .returning(ReferenceCounter.last)
+        )).scalar_one()
+        for number, (i, n) in enumerate(these, start=last - len(these) + 1):
+            given[i] = n.rows(format_reference(n.prefix, year, number))
+    return given

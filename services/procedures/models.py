@@ -38,10 +38,13 @@ class Application(Base):
     __table_args__ = (
         Index("ix_applications_tenant_status", "tenant", "status"),
         Index("ix_applications_tenant_applicant", "tenant", "applicant_subject"),
+        UniqueConstraint("tenant", "reference", name="uq_applications_tenant_reference"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(32))
+    #: What people read and say (受付番号, ``KTK-2026-000123-4``); None on filings from before.
+    reference: Mapped[str | None] = mapped_column(String(24))
     code: Mapped[str] = mapped_column(String(48))
     channel: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
@@ -153,3 +156,13 @@ class CounterCodeRow(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ReferenceCounter(Base):
+    """The last reference number given in a town in a year (Japan's calendar year)."""
+
+    __tablename__ = "reference_counters"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

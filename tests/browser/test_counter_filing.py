@@ -32,15 +32,20 @@ async def test_a_caseworker_files_at_the_counter(browser_stack: BrowserStack, si
     await page.get_by_role("button", name="窓口申請として受け付ける").click()
     await expect(page.get_by_role("status")).to_contain_text("窓口での申請を受け付けました")
     await expect(page.get_by_role("main")).to_contain_text("塩川 ハル")
-    reference = re.search(r"/staff/applications/([^/?]+)", page.url)
-    assert reference is not None, page.url
+    shown = await page.locator("dl.facts dd").first.inner_text()
+    reference = re.fullmatch(r"KTK-\d{4}-\d{6}-\d", shown.strip())
+    assert reference is not None, shown  # 受付番号 people can read, not the internal id
     await screenshot(page, "staff-counter-filed")
 
     await page.goto(browser_stack.url("kitakata", "/staff?channel=counter"))
-    row = page.get_by_role("row").filter(has_text=reference.group(1)[:8])
+    row = page.get_by_role("row").filter(has_text=reference.group(0))
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text("窓口")
     await expect(row).to_contain_text("塩川 ハル")
+    # Found again by the number as a resident reads it out on the phone.
+    await page.get_by_label(re.compile("^受付番号")).fill(reference.group(0).lower())
+    await page.get_by_role("button", name="絞り込む").click()
+    await expect(page.get_by_role("row").filter(has_text=reference.group(0))).to_have_count(1)
 
 
 async def test_a_filing_at_the_counter_reaches_the_residents_phone_by_their_code(

@@ -32,7 +32,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
 STATUSES: tuple[str, ...] = apps.Status.__args__  # type: ignore[attr-defined]
 CHANNELS: tuple[str, ...] = apps.Channel.__args__  # type: ignore[attr-defined]
-FILTERS = ("status", "channel", "code")
+FILTERS = ("reference", "status", "channel", "code")
 #: Refusals of a move shown on its form; any other failure is the problem page.
 MOVE_ERRORS = (ErrorCode.CONFLICT, ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST)
 

@@ -75,6 +75,7 @@ i18n.add({
     "staff_applicant_address": ("住所", "Address"),
     "staff_applicant_birthdate": ("生年月日", "Date of birth"),
     "staff_applicant_birthdate_hint": ("例：1950-04-01 または 昭和25年4月1日", "For example: 1950-04-01, or in the Japanese era: 昭和25年4月1日"),
+    "staff_reference_hint": ("電話で聞いた番号でも探せます（例: KTK-2026-000123-4）。", "As read out on the phone, e.g. KTK-2026-000123-4."),
     "staff_applicant_link_code": ("窓口用番号（8桁）", "Counter code (8 digits)"),
     "staff_applicant_link_code_hint": (
         "ご本人がスマートフォンの「わたしの申請」で表示した番号です。入力すると、この申請がご本人の「わたしの申請」にも表示されます。",
