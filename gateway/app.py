@@ -18,7 +18,7 @@ from contracts.tenants import Region
 from gateway import problems
 from gateway.bodies import CheckedRequest
 from gateway.headers import security_headers
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import RateLimiter, limited
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
@@ -80,6 +80,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
                 settings.dev_issuer_key_dir,
                 development=settings.development,
                 client_secret=settings.oidc_client_secret or "",
+                token_guards=[limited("token")],
             )
         )
 

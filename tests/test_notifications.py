@@ -155,6 +155,7 @@ async def test_a_status_change_reaches_the_inbox_and_the_smtp_sink(stack, region
     submitted = await stack.post(APPS, json={"code": "juminhyo-copy"}, headers={**me, "idempotency-key": str(uuid.uuid4())})
     assert submitted.status_code == 201, submitted.text
     app_id = submitted.json()["application"]["id"]
+    reference = submitted.json()["application"]["reference"]  # what mail names it by (受付番号)
     moved = await stack.post(f"{APPS}/{app_id}/transitions", json={"to": "in_review", "comment": "確認します"},
                              headers={**stack.as_user("inawashiro.caseworker"), **host(town)})
     assert moved.status_code == 200, moved.text
@@ -167,7 +168,7 @@ async def test_a_status_change_reaches_the_inbox_and_the_smtp_sink(stack, region
     assert (newest["kind"], first["kind"]) == ("application.status_changed", "application.submitted")
     procedure = region.standard("juminhyo-copy")
     assert newest["title_ja"] == f"【猪苗代町】{procedure.name_ja}の申請状況: 審査中"
-    assert "「受付」から「審査中」" in newest["body_ja"] and app_id in newest["body_ja"]
+    assert "「受付」から「審査中」" in newest["body_ja"] and reference in newest["body_ja"]
     assert newest["title_en"] == f"[Inawashiro Town] Your application for {procedure.name_en}: in review"
     assert newest["read_at"] is None
 
@@ -180,7 +181,7 @@ async def test_a_status_change_reaches_the_inbox_and_the_smtp_sink(stack, region
     assert "猪苗代町" in mail["From"] and mail["Auto-Submitted"] == "auto-generated"
     text = mail.get_content()
     assert text.index(newest["body_ja"]) < text.index(newest["body_en"])  # Japanese first, English second
-    assert app_id in text
+    assert reference in text and app_id not in text
     # The delivery is tracked; the submission's message went by email too.
     tracked = await eventually(lambda: _delivered(stack.nats_url, town, newest["id"]))
     assert [(d["status"], d["attempts"], d["address"]) for d in tracked] == [("delivered", 1, address)]

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 import msgspec
 from litestar import Request, Response, Router, get, post, route
 from litestar.datastructures import Cookie
+from litestar.types import Guard
 
 from contracts.tenants import Region
 from gateway.devissuer.clients import DEV_GATEWAY_SECRET
@@ -31,7 +33,6 @@ from gateway.devissuer.issuer import (
     with_query,
 )
 from gateway.devissuer.keys import Clock
-from gateway.ratelimit import limited
 from gateway.devissuer.pages import (
     error_page,
     logout_confirm_page,
@@ -93,10 +94,12 @@ def issuer_router(
     development: bool,
     client_secret: str = DEV_GATEWAY_SECRET,
     clock: Clock = time.time,
+    token_guards: Sequence[Guard] = (),
 ) -> Router:
     """The built-in issuer's routes, mounted at ``issuer_url``'s path. Development only.
 
-    ``key_dir`` holds ``keys.json`` (``None``: ``var/issuer``); ``clock`` lets tests move time.
+    ``key_dir`` holds ``keys.json`` (``None``: ``var/issuer``); ``clock`` lets tests move time;
+    ``token_guards`` guard the token endpoint (the gateway's rate limit).
     """
     if not development:
         raise IssuerUnavailable(
@@ -162,7 +165,7 @@ def issuer_router(
         # 303: the browser must GET the client's callback, not re-POST the form to it.
         return _redirect(location, 303)
 
-    @post("/protocol/openid-connect/token", status_code=200, guards=[limited("token")])
+    @post("/protocol/openid-connect/token", status_code=200, guards=list(token_guards))
     async def token(request: Request[Any, Any, Any]) -> Response[bytes]:
         try:
             form = await _form(request)
