@@ -135,15 +135,25 @@ async def _number(session: AsyncSession, town: str, group: Sequence[Filing]) -> 
     wanting = [(i, f.numbering) for i, f in enumerate(group) if f.numbering is not None]
     for year in sorted({n.year for _, n in wanting}):
         these = [(i, n) for i, n in wanting if n.year == year]
-        dialect = session.get_bind().dialect.name
-        upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferenceCounter)
-        await session.execute(upsert.values(tenant=town, year=year, last=0).on_conflict_do_nothing())
-        last = (await session.execute(
-            update(ReferenceCounter)
-            .where(ReferenceCounter.tenant == town, ReferenceCounter.year == year)
-            .values(last=ReferenceCounter.last + len(these))
-            .returning(ReferenceCounter.last)
-        )).scalar_one()
+        last = await _move_counter(session, town, year, len(these))
         for number, (i, n) in enumerate(these, start=last - len(these) + 1):
             given[i] = n.rows(format_reference(n.prefix, year, number))
     return given
+
+
+async def _move_counter(session: AsyncSession, town: str, year: int, by: int) -> int:
+    """The counter moved on by ``by``; its new value. The town's first filing of a year makes the
+    row (another writer making it at the same moment is waited for, then moved on)."""
+    move = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.tenant == town, ReferenceCounter.year == year)
+        .values(last=ReferenceCounter.last + by)
+        .returning(ReferenceCounter.last)
+    )
+    last = (await session.execute(move)).scalar_one_or_none()
+    if last is None:
+        dialect = session.get_bind().dialect.name
+        upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferenceCounter)
+        await session.execute(upsert.values(tenant=town, year=year, last=0).on_conflict_do_nothing())
+        last = (await session.execute(move)).scalar_one()
+    return last
