@@ -53,3 +53,6 @@ class PageReply(msgspec.Struct, frozen=True, kw_only=True):
     #: Send this file instead of a page: a filed attachment the portal had put into the uploads
     #: bucket for the caller (too big for a bus message; the gateway reads it from the bucket).
     file: Upload | None = None
+    #: The page put an unanswered question on the staff's list (the gateway counts it against
+    #: the caller's ``faq_log`` limit).
+    logged_question: bool = False

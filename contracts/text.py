@@ -23,13 +23,14 @@ from typing import Annotated, Any
 
 import msgspec
 
-_C0_C1 = "\\x00-\\x1f\\x7f-\\x9f"
-_C0_C1_BUT_LINES = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
+_C0_C1 = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+_C0_C1_BUT_LINES = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u2028\\u2029"
 _BIDI = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
 
-LINE = f"^[^{_C0_C1}]*$"
+# ``$(?!\n)``: in Python a plain ``$`` also matches just before a final newline.
+LINE = f"^[^{_C0_C1}]*$(?!\\n)"
 PARAGRAPH = f"^[^{_C0_C1_BUT_LINES}]*$"
-NAME = f"^[^{_C0_C1}{_BIDI}]*$"
+NAME = f"^[^{_C0_C1}{_BIDI}]*$(?!\\n)"
 
 #: A failed pattern, as a person reads it: (Japanese, English).
 _EXPLAINED: dict[str, tuple[str, str]] = {

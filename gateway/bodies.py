@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request
 
-from contracts.limits import check_depth
+from contracts.limits import check_depth, too_deep
 
 
 class CheckedRequest(Request[Any, Any, Any]):
@@ -15,4 +15,7 @@ class CheckedRequest(Request[Any, Any, Any]):
 
     async def json(self) -> Any:
         check_depth(await self.body())
-        return await super().json()
+        try:
+            return await super().json()
+        except RecursionError:  # deep and unbalanced: the shape check leaves it to the decoder
+            raise too_deep() from None

@@ -41,7 +41,7 @@ def security_headers(development: bool) -> Callable[[Message, Scope], Awaitable[
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         if (headers.get("Content-Type") or "").startswith("text/html"):
-            docs = development and scope["path"].startswith(DOCS_PATH)
+            docs = development and (scope["path"].rstrip("/") == "/schema" or scope["path"].startswith(DOCS_PATH))
             headers.setdefault("Content-Security-Policy", DOCS_POLICY if docs else DEFAULT_HTML_POLICY)
         if not development:
             headers.setdefault("Strict-Transport-Security", HSTS)

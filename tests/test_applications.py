@@ -70,6 +70,9 @@ async def test_a_filing_gets_a_reference_people_can_read(gateway):
     elsewhere = await gateway.get(APPS, params={"reference": reference},
                                   headers={**gateway.as_user("aizuwakamatsu.caseworker"), "host": "aizuwakamatsu.localhost"})
     assert elsewhere.json()["items"] == []
+    slip = reference[:-1] + str((int(reference[-1]) + 1) % 10)  # misheard check digit: said so, by name
+    refused = await gateway.get(APPS, params={"reference": slip}, headers=gateway.as_user("kitakata.caseworker"))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "$.reference"
     # One wrong digit, or two neighbours swapped, is caught by the check digit.
     digits = reference[9:15]
     assert not is_reference(reference[:9] + str((int(digits[0]) + 1) % 10) + reference[10:])
@@ -524,6 +527,7 @@ async def test_a_body_nested_a_thousand_deep_is_a_400_problem_not_a_server_error
         ("/api/v1/verify", deep),
         (APPS, b'{"code": "juminhyo-copy", "answers": {"x": ' + deep + b"}}"),
         (f"{APPS}/{app_id}/transitions", b'{"to": ' + deep + b"}"),
+        ("/api/v1/verify", b'{"token": ' + b"[" * 100_000),  # unbalanced: the decoder's own recursion, caught
     ]:
         response = await gateway.post(path, content=body, headers=headers)
         assert response.status_code == 400, (path, response.text)

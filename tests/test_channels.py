@@ -409,7 +409,9 @@ async def test_webhooks_must_be_https_in_production(region, nats_url, notificati
 async def test_a_webhook_is_posted_to_the_address_that_was_checked():
     assert pinned("https://bridge.example.jp:8443/line?x=1", "203.0.113.7") == (
         "https://203.0.113.7:8443/line?x=1", "bridge.example.jp:8443")
-    assert pinned("https://u:p@bridge.example.jp/h", "2001:db8::1") == ("https://u:p@[2001:db8::1]/h", "bridge.example.jp")
+    assert pinned("https://bridge.example.jp/h", "2001:db8::1") == ("https://[2001:db8::1]/h", "bridge.example.jp")
+    # An internationalised name goes in A-labels: Host and SNI are ASCII (httpx refused the Unicode).
+    assert pinned("https://会津.example/h", "203.0.113.7") == ("https://203.0.113.7/h", "xn--6oq554e.example")
     assert pinned("https://[2001:db8::1]:8443/h", "2001:db8::1") == ("https://[2001:db8::1]:8443/h", "[2001:db8::1]:8443")
     inward = await resolve("https://localhost/h")
     assert inward.address is None and inward.refused in ("127.0.0.1", "::1")
@@ -420,7 +422,7 @@ async def test_a_webhook_is_posted_to_the_address_that_was_checked():
 
 @pytest.mark.parametrize(("address", "inside"), [
     ("203.0.113.7", True), ("8.8.8.8", False), ("2606:4700::1111", False),
-    ("64:ff9b::808:808", False), ("64:ff9b::7f00:1", True), ("64:ff9b:1::a00:1", True),
+    ("64:ff9b::808:808", False), ("64:ff9b::7f00:1", True), ("64:ff9b:1::a00:1", True), ("64:ff9b:1:0:808:808::", True),
     ("::ffff:127.0.0.1", True), ("::127.0.0.1", True), ("2002:0a00:0001::", True), ("2002:0808:0808::", False),
     ("2001:0:4136:e378:8000:63bf:3fff:fdd2", True), ("ff02::1", True), ("224.0.0.1", True),
 ])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -14,8 +16,11 @@ from contracts.errors import ErrorCode, FieldError, failure
 from contracts.subjects import PORTAL
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
-from gateway.ratelimit import limited, log_header
+from gateway.ratelimit import limited, log_header, logged
 from gateway.routes.replies import documented, json_reply
+
+
+_RESULTS = msgspec.json.Decoder(msg.FaqResults)
 
 
 def _bad(field: str, message_ja: str, message_en: str) -> Exception:
@@ -44,7 +49,11 @@ async def search_faq(
     if not 1 <= limit <= 20:
         raise _bad("limit", "件数は1から20で指定してください。", "limit must be between 1 and 20")
     query = msg.FaqSearch(q=question, limit=limit)
-    return json_reply(await state.bus.call(tenant, PORTAL, msg.SEARCH, query, headers=await log_header(request)))
+    headers = await log_header(request)
+    reply = await state.bus.call(tenant, PORTAL, msg.SEARCH, query, headers=headers)
+    if not headers and not _RESULTS.decode(reply).answered:
+        await logged(request)  # it went onto the staff's list: the caller's share is counted
+    return json_reply(reply)
 
 
 @get(

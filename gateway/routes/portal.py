@@ -22,7 +22,7 @@ from contracts.principal import ANONYMOUS
 from contracts.subjects import PORTAL
 from contracts.uploads import Upload
 from gateway.access import Caller
-from gateway.ratelimit import client_address, log_header
+from gateway.ratelimit import client_address, log_header, logged
 from gateway.uploads import PAGE_BODY_LIMIT, content_disposition, file_response, limit_forms, put_files
 
 LANG_COOKIE = "aizu_lang"
@@ -112,6 +112,8 @@ async def page(request: Request[Any, Any, Any], state: State, caller: NamedDepen
     data = await state.bus.request(caller.tenant.slug, PORTAL, msg.PAGE, msgspec.json.encode(page_request), principal,
                                    headers=headers, timeout=state.bus.timeout * PAGE_TIMEOUT_FACTOR)
     reply = _REPLY.decode(data)
+    if reply.logged_question and not headers:
+        await logged(request)
     display = reply.display
     if display is None and request.query_params.get("lang") in ("ja", "en") and request.cookies.get(LANG_COOKIE) != page_request.display.lang:
         display = page_request.display  # the language link: remembered, so the next page stays in it

@@ -18,15 +18,15 @@ import idna
 from contracts.errors import ErrorCode, FieldError, ServiceFailure, failure
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: RFC 8215's local-use translation prefix: inside someone's own network by definition.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 _COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
 class WebhookUrl(NamedTuple):
-    scheme: str
     #: The host as it goes on the wire: A-labels, or an IP literal without brackets.
     host: str
-    literal: Address | None
 
 
 def malformed(why: str) -> ServiceFailure:
@@ -49,14 +49,15 @@ def parse(url: str) -> WebhookUrl:
     if parts.netloc.rpartition("@")[0]:
         raise malformed("no user name or password in the URL")
     try:
-        return WebhookUrl(parts.scheme, raw, ipaddress.ip_address(raw))
+        ipaddress.ip_address(raw)
+        return WebhookUrl(raw)
     except ValueError:
         pass
     try:
         host = idna.encode(raw.rstrip("."), uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
         raise malformed(f"the host name is not valid ({exc})") from exc
-    return WebhookUrl(parts.scheme, host, None)
+    return WebhookUrl(host)
 
 
 def embedded(address: Address) -> list[Address]:
@@ -69,11 +70,13 @@ def embedded(address: Address) -> list[Address]:
             found.append(address.sixtofour)
         if address.teredo is not None:
             found.extend(address.teredo)
-        if any(address in net for net in (*_NAT64, _COMPATIBLE)):
+        if address in _NAT64 or address in _COMPATIBLE:
             found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return found
 
 
 def inward(address: Address) -> bool:
     """Whether ``address``, or an address it carries, is not on the public internet."""
+    if isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64:
+        return True
     return any(not a.is_global or a.is_multicast for a in embedded(address))

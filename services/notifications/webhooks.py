@@ -101,14 +101,13 @@ def pinned(url: str, address: str) -> tuple[str, str]:
 
     The POST goes to the address that was checked, not to a second lookup of the name, which an
     attacker's DNS could answer differently (DNS rebinding). TLS still verifies the certificate
-    against the name (sent as SNI)."""
+    against the name (sent as SNI). The name is in A-labels (``xn--…``): headers are ASCII."""
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     at = "[" + address + "]" if ":" in address else address
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = (userinfo + "@" if userinfo else "") + at + port
-    name = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
-    return urlunsplit(parts._replace(netloc=netloc)), f"{name}{port}"
+    host = webhook_address.parse(url).host
+    name = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=at + port)), f"{name}{port}"
 
 
 def shape(row: WebhookRow) -> msg.Webhook:
@@ -221,7 +220,8 @@ class WebhookChannel:
         async with self._slots:
             try:
                 reply = await self._client.post(
-                    url, content=body, headers=headers, extensions={"sni_hostname": urlsplit(item.target["url"]).hostname}
+                    url, content=body, headers=headers,
+                    extensions={"sni_hostname": webhook_address.parse(item.target["url"]).host}
                 )
             except httpx.HTTPError as exc:
                 return item.outcome("temporary-failure", f"{type(exc).__name__}: {exc}"[:500])

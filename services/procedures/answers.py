@@ -412,8 +412,8 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
         or not text_policy.is_name(filename)  # no bidi controls: "report\u202egpj.exe" shows as "reportexe.jpg"
     ):
         raise _Rejected(
-            f"{field.label_ja}のファイル名が使えません。「/」や「\\」を含まない {_FILENAME_MAX} 文字以内の名前にしてください。",
-            f"{field.label_en}: the file name cannot be used; it must be at most {_FILENAME_MAX} characters, without / or \\.",
+            f"{field.label_ja}のファイル名が使えません。「/」「\\」や文字の向きを変える記号を含まない {_FILENAME_MAX} 文字以内の名前にしてください。",
+            f"{field.label_en}: the file name cannot be used; it must be at most {_FILENAME_MAX} characters, without /, \\ or direction-changing marks.",
         )
     allowed = [t.lower() for t in field.media_types]
     names = "、".join(FILE_KINDS.get(t, t) for t in allowed)

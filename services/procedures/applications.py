@@ -47,7 +47,7 @@ from services.procedures.prefill import (
     require_assurance,
 )
 from services.procedures.receipts import Signer, digest
-from services.procedures.references import normalise_reference
+from services.procedures.references import is_reference, normalise_reference
 from services.procedures.uploads import read_uploads, upload_ids
 from services.runtime.database import utc
 from services.runtime.files import FileBucket
@@ -447,6 +447,12 @@ class Applications:
         if req.code is not None:
             query = query.where(Application.code == req.code)
         if req.reference is not None:
+            if not is_reference(req.reference):
+                raise failure(ErrorCode.VALIDATION, "Not a reference", "a reference is KTK-2026-000123-4, its last digit a check", [
+                    FieldError(field="$.reference",
+                               message_ja="受付番号の形か最後の確認数字が合いません。番号をもう一度確かめてください（例: KTK-2026-000123-4）。",
+                               message_en="The reference's form or its check digit is wrong; check it again (e.g. KTK-2026-000123-4)."),
+                ])
             query = query.where(Application.reference == normalise_reference(req.reference))
         rows = (await ctx.session.execute(query.order_by(Application.submitted_at.desc()).limit(req.limit))).scalars().all()
         names = {}

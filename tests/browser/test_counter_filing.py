@@ -46,6 +46,11 @@ async def test_a_caseworker_files_at_the_counter(browser_stack: BrowserStack, si
     await page.get_by_label(re.compile("^受付番号")).fill(reference.group(0).lower())
     await page.get_by_role("button", name="絞り込む").click()
     await expect(page.get_by_role("row").filter(has_text=reference.group(0))).to_have_count(1)
+    # Misheard by one digit: the check digit says so at the field, and nothing wrong is shown.
+    wrong = reference.group(0)[:-1] + str((int(reference.group(0)[-1]) + 1) % 10)
+    await page.get_by_label(re.compile("^受付番号")).fill(wrong)
+    await page.get_by_role("button", name="絞り込む").click()
+    await expect(page.get_by_role("alert")).to_contain_text("確認数字が合いません")
 
 
 async def test_a_filing_at_the_counter_reaches_the_residents_phone_by_their_code(

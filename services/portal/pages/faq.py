@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import msgspec
+
 from contracts.errors import ServiceFailure
 from contracts.portal import PageReply
 from services.portal import faq, i18n
@@ -55,7 +57,8 @@ async def questions(page: Page) -> PageReply:
             if not exc.envelope.fields:
                 raise
             return page.render("faq.html", status=400, q=q, results=None, errors=field_errors(exc, page.lang), topics={})
-        return page.render("faq.html", q=q, results=found, errors={}, topics={})
+        shown = page.render("faq.html", q=q, results=found, errors={}, topics={})
+        return msgspec.structs.replace(shown, logged_question=not found.answered)
     topics: dict[str, list] = defaultdict(list)
     for shown in page.parts[faq.PART].entries(page.tenant.slug):
         topics[shown.entry.category].append(shown)

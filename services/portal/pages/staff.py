@@ -66,7 +66,14 @@ def _filters(page: Page) -> tuple[dict[str, str], apps.ListApplications | None, 
 @routes.page("/staff", audience="staff")
 async def queue(page: Page) -> PageReply:
     chosen, wanted, errors = _filters(page)
-    items = (await page.fetch(PROCEDURES, apps.LIST, wanted, apps.ApplicationList)).items if wanted else []
+    items: list[apps.ApplicationSummary] = []
+    if wanted:
+        try:
+            items = (await page.fetch(PROCEDURES, apps.LIST, wanted, apps.ApplicationList)).items
+        except ServiceFailure as exc:  # a reference whose check digit is wrong: said at its field
+            if not exc.envelope.fields:
+                raise
+            errors = field_errors(exc, page.lang)
     on = today()
     overdue = {a.id for a in items if is_overdue(a, on)}
     return page.render(
