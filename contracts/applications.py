@@ -10,6 +10,8 @@ import msgspec
 from contracts import text
 
 SUBMIT = "submit"
+#: Validate a SubmitApplication and work out its fee without filing it (check your answers).
+CHECK = "check"
 LIST = "applications"
 GET = "application"
 TRANSITION = "transition"
@@ -110,6 +112,8 @@ class ApplicationSummary(msgspec.Struct, frozen=True, kw_only=True):
     #: 受付番号, ``KTK-2026-000123-4``: what people read, say and search by (the id stays internal);
     #: None for filings from before references.
     reference: str | None = None
+    #: The fee for this application in whole yen, fixed when it was filed (0: free).
+    fee_yen: int = 0
 
 
 class AttachmentInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -181,6 +185,24 @@ class IssuedDocument(msgspec.Struct, frozen=True, kw_only=True):
     html: str
 
 
+class Fee(msgspec.Struct, frozen=True, kw_only=True):
+    """A fee in whole yen: ``unit_yen`` times ``quantity`` (通数, 点数) is ``total_yen``."""
+
+    unit_yen: int
+    quantity: int
+    total_yen: int
+
+
+class CheckedApplication(msgspec.Struct, frozen=True, kw_only=True):
+    """What filing these answers would file, and what it would cost; nothing is stored."""
+
+    code: str
+    #: The answers as they would be filed; an attachment's answer is its file's SHA-256.
+    answers: dict[str, Any]
+    attachments: list[AttachmentInfo]
+    fee: Fee
+
+
 class Submitted(msgspec.Struct, frozen=True, kw_only=True):
     application: ApplicationSummary
     #: The town's signed receipt (compact JWS), once receipts are issued.
@@ -220,6 +242,9 @@ class ApplicationStatusChanged(msgspec.Struct, frozen=True, kw_only=True, tag="a
     #: The resident had to come to the counter for this step (see ``Transition.counter_visit``).
     counter_visit: bool = False
     reference: str | None = None
+    #: The caseworker's words with the move (what they ask for, why it was refused), for the
+    #: applicant's message; "" for the resident's own moves (their answer is not sent back to them).
+    comment: str = ""
 
 
 ApplicationEvent = ApplicationSubmitted | ApplicationStatusChanged

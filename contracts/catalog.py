@@ -16,6 +16,8 @@ FieldKind = Literal["text", "number", "date", "choice", "address", "postal_code"
 #: Where a field's value can come from without the resident typing it (once only).
 PrefillSource = Literal["name", "address", "birthdate", "gender", "history"]
 Assurance = Literal["aal1", "jpki"]
+#: The question a procedure with ``delivery`` gains; its answer is ``post`` or ``counter-<n>``.
+DELIVERY = "delivery"
 Category = Literal["certificates", "moving", "family", "childcare", "environment", "facilities", "roads", "pets", "tax"]
 
 
@@ -69,6 +71,25 @@ class StandardProcedure(msgspec.Struct, frozen=True, kw_only=True):
     department_en: str = ""
     keywords_ja: list[str] = []
     fields: list[FieldDef] = []
+    #: The answer that multiplies the fee (通数, 点数): a number or a choice of whole numbers;
+    #: left blank, it counts as one. None: the fee is per application.
+    fee_per: FieldName | None = None
+    #: The document can be posted or collected at a counter: the town's form gains a
+    #: ``delivery`` question (郵送, or 窓口で受け取る at one of the town's offices).
+    delivery: bool = False
+
+    def __post_init__(self) -> None:
+        if self.delivery and any(f.name == DELIVERY for f in self.fields):
+            raise ValueError(f"{self.code} asks {DELIVERY!r} itself and also has delivery = true")
+        if self.fee_per is None:
+            return
+        counted = next((f for f in self.fields if f.name == self.fee_per), None)
+        if counted is None or counted.kind not in ("number", "choice"):
+            raise ValueError(f"fee_per names no number or choice field of {self.code}: {self.fee_per!r}")
+        if counted.kind == "choice" and not all(c.value.isdigit() and int(c.value) >= 1 for c in counted.choices):
+            raise ValueError(f"the choices of {self.code}.{self.fee_per} (fee_per) must be whole numbers from 1")
+        if counted.kind == "number" and (counted.minimum is None or counted.minimum < 1 or counted.maximum is None):
+            raise ValueError(f"{self.code}.{self.fee_per} (fee_per) needs a minimum of at least 1 and a maximum")
 
 
 class Catalog(msgspec.Struct, frozen=True, kw_only=True):

@@ -47,6 +47,8 @@ class ProcedureDetail(ProcedureSummary, frozen=True, kw_only=True):
     contact_phone: str
     keywords_ja: list[str]
     fields: list[FieldDef]
+    #: The answer that multiplies ``fee_yen`` (通数, 点数); None: the fee is per application.
+    fee_per: str | None = None
 
 
 class Prefill(msgspec.Struct, frozen=True, kw_only=True):

@@ -67,6 +67,15 @@ class QuietHours(msgspec.Struct, frozen=True, kw_only=True):
     end: ClockTime = "07:00"
 
 
+class Office(msgspec.Struct, frozen=True, kw_only=True):
+    """A counter where residents collect what they asked for (本庁, 支所, 出張所)."""
+
+    name_ja: str
+    name_en: str
+    address_ja: str
+    hours_ja: str
+
+
 class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     slug: Slug
     name_ja: str
@@ -84,6 +93,13 @@ class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     procedures: list[ProcedureOffer] = []
     #: Outbound email and push wait for the end of these hours, except emergency alerts.
     quiet_hours: QuietHours = QuietHours()
+    #: Where documents can be collected; none listed: the town hall at ``contact``.
+    offices: list[Office] = []
+
+    def pickup_offices(self) -> list[Office]:
+        return self.offices or [Office(name_ja=f"{self.name_ja}役場" if self.kind_ja != "市" else f"{self.name_ja}役所",
+                                       name_en=f"{self.name_en} office", address_ja=self.contact.address_ja,
+                                       hours_ja=self.contact.hours_ja)]
 
 
 class Council(msgspec.Struct, frozen=True, kw_only=True):

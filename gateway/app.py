@@ -95,6 +95,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             catalog.prefill_procedure,
             identity.me,
             applications.submit_application,
+            applications.check_application,
             applications.list_applications,
             applications.counter_code,
             applications.get_application,

@@ -20,3 +20,16 @@ def hidden(html: str, name: str) -> str:
     found = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert found, f"no hidden field {name}"
     return found.group(1)
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """Every hidden field of the page's forms, as a browser would post them again."""
+    from html import unescape
+
+    return {unescape(name): unescape(value) for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)}
+
+
+def confirmed(check_page: str) -> dict[str, str]:
+    """What pressing 「この内容で申請する」 on a check-your-answers page posts."""
+    assert "入力内容の確認" in check_page, "not a check-your-answers page"
+    return {**hidden_fields(check_page), "step": "confirm"}

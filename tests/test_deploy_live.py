@@ -38,7 +38,7 @@ from tests.conftest import (
     eventually, gateway_client, mail_sink, running_insights, running_notifications, running_portal, running_procedures, smtp_to,
 )
 from tests.test_broadcasts import add_residents
-from tests.pages import csrf_of, hidden
+from tests.pages import confirmed, csrf_of, hidden
 from tests.test_portal_uploads import ANSWERS as DOG_ANSWERS
 from tests.test_portal_uploads import PNG
 
@@ -332,8 +332,10 @@ async def _use_the_platform(authorised_nats: AuthorisedNats, dbs: dict[str, str]
         form = await client.get("/procedures/dog-registration", headers=me)
         fields = {"_csrf_token": csrf_of(form.text), "idempotency_key": hidden(form.text, "idempotency_key"), **DOG_ANSWERS}
         client.cookies.update(form.cookies)
-        filed = await client.post("/procedures/dog-registration", data=fields, headers=me,
+        check = await client.post("/procedures/dog-registration", data=fields, headers=me,
                                   files={"vaccination_certificate": ("証明書.png", photo, "image/png")})
+        assert check.status_code == 200, check.text[:500]
+        filed = await client.post("/procedures/dog-registration", data=confirmed(check.text), headers=me)
         assert filed.status_code == 303, filed.text[:500]
         dog_id = filed.headers["location"].split("/")[2].split("?")[0]
         opened = await client.get(f"/api/v1/applications/{dog_id}/attachments/vaccination_certificate",

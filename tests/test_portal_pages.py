@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conftest import GatewayClient
-from tests.pages import csrf_of, hidden, main_of
+from tests.pages import confirmed, csrf_of, hidden, main_of
 
 pytestmark = pytest.mark.parametrize(("procedures_db", "notifications_db", "portal_db"), [("sqlite",) * 3], indirect=True)
 
@@ -53,6 +53,14 @@ async def test_a_card_verified_resident_applies_with_the_prefilled_form(site: Ga
     assert 'name="applicant_name"' not in body  # shown, not asked: it comes from the card
     form = {"_csrf_token": csrf_of(form_page.text), "idempotency_key": hidden(form_page.text, "idempotency_key"), "copies": "2"}
     site.cookies.update(form_page.cookies)
+    check = await site.post("/procedures/juminhyo-copy", data=form, headers=auth)
+    assert check.status_code == 200, check.text[:500]
+    shown = main_of(check.text)
+    assert "入力内容の確認" in shown and "2通" in shown
+    assert "300 円 × 2（通数）" in shown and "合計 600 円" in shown  # two copies at 300 yen
+    assert 'formaction="/procedures/juminhyo-copy#field-copies"' in shown  # each answer can be changed
+    mine_before = (await site.get("/api/v1/applications", headers=auth)).json()["items"]
+    form = confirmed(check.text)
     sent = await site.post("/procedures/juminhyo-copy", data=form, headers=auth)
     assert sent.status_code == 303, sent.text[:500]
     target = sent.headers["location"]
@@ -69,6 +77,9 @@ async def test_a_card_verified_resident_applies_with_the_prefilled_form(site: Ga
     assert again.headers["location"] == target
     mine = await site.get("/applications", headers=auth)
     assert mine.text.count(target.split("?")[0] + '"') == 1
+    filed = (await site.get("/api/v1/applications", headers=auth)).json()["items"]
+    assert len(filed) == len(mine_before) + 1  # nothing was filed by the check
+    assert filed[0]["fee_yen"] == 600 and "600 円" in main_of(received.text)
 
 
 async def test_a_bad_answer_is_named_on_its_field_and_nothing_is_filed(site: GatewayClient) -> None:
@@ -108,7 +119,8 @@ async def test_another_towns_staff_and_residents_cannot_open_an_application(site
     form_page = await site.get("/procedures/juminhyo-copy", headers=auth)
     form = {"_csrf_token": csrf_of(form_page.text), "idempotency_key": hidden(form_page.text, "idempotency_key")}
     site.cookies.update(form_page.cookies)
-    sent = await site.post("/procedures/juminhyo-copy", data=form, headers=auth)
+    check = await site.post("/procedures/juminhyo-copy", data=form, headers=auth)
+    sent = await site.post("/procedures/juminhyo-copy", data=confirmed(check.text), headers=auth)
     path = sent.headers["location"].split("?")[0]
     for other in ("aizuwakamatsu.caseworker", "aizuwakamatsu.resident"):
         page = await site.get(path, headers=site.as_user(other))

@@ -13,7 +13,7 @@ import pytest
 
 from contracts import uploads
 from tests.conftest import GatewayClient
-from tests.pages import csrf_of, hidden, main_of
+from tests.pages import confirmed, csrf_of, hidden, main_of
 
 pytestmark = pytest.mark.parametrize(("procedures_db", "notifications_db", "portal_db"), [("sqlite",) * 3], indirect=True)
 
@@ -39,18 +39,26 @@ async def _post(site: GatewayClient, page, data: dict, files: dict | None = None
                            headers={**site.as_user(user), "host": host})
 
 
+async def _send(site: GatewayClient, page, data: dict, files: dict | None = None, user: str = RESIDENT):
+    """The form posted, then 「この内容で申請する」 pressed on the check-your-answers page."""
+    check = await _post(site, page, data, files, user)
+    if check.status_code != 200:
+        return check
+    return await site.post(DOG, data=confirmed(check.text), headers={**site.as_user(user), "host": "kitakata.localhost"})
+
+
 async def test_a_resident_attaches_a_certificate_and_it_is_filed_with_the_application(site: GatewayClient) -> None:
     page, fields = await _form(site)
     body = main_of(page.text)
     assert 'enctype="multipart/form-data"' in body and 'type="file" id="field-vaccination_certificate"' in body
     assert 'accept="image/jpeg,image/png,application/pdf"' in body and "JPEG/PNG/PDF のファイル（5 MB まで）" in body
-    sent = await _post(site, page, {**fields, **ANSWERS}, {"vaccination_certificate": ("接種証明.png", PNG, "image/png")})
+    sent = await _send(site, page, {**fields, **ANSWERS}, {"vaccination_certificate": ("接種証明.png", PNG, "image/png")})
     assert sent.status_code == 303, main_of(sent.text)
     app_id = re.fullmatch(r"/applications/([0-9a-f-]{36})\?received=1", sent.headers["location"]).group(1)
     staff = (await site.get(f"/api/v1/applications/{app_id}", headers=site.as_user("kitakata.caseworker"))).json()
     assert staff["answers"]["vaccination_certificate"] == hashlib.sha256(PNG).hexdigest()
     # The same form sent again (a double tap uploads the file a second time) is the same application.
-    again = await _post(site, page, {**fields, **ANSWERS}, {"vaccination_certificate": ("接種証明.png", PNG, "image/png")})
+    again = await _send(site, page, {**fields, **ANSWERS}, {"vaccination_certificate": ("接種証明.png", PNG, "image/png")})
     assert again.status_code == 303 and again.headers["location"] == sent.headers["location"]
     # The caseworker sees the file by its name and opens it; so does the resident on their page.
     staff_url = f"/staff/applications/{app_id}/files/vaccination_certificate"
@@ -71,7 +79,7 @@ async def test_a_resident_attaches_a_certificate_and_it_is_filed_with_the_applic
 
 async def test_a_filed_file_is_only_for_its_applicant_and_the_towns_staff(site: GatewayClient) -> None:
     page, fields = await _form(site)
-    sent = await _post(site, page, {**fields, **ANSWERS}, {"vaccination_certificate": ("c.png", PNG, "image/png")})
+    sent = await _send(site, page, {**fields, **ANSWERS}, {"vaccination_certificate": ("c.png", PNG, "image/png")})
     app_id = sent.headers["location"].split("/")[2].split("?")[0]
     urls = [f"/api/v1/applications/{app_id}/attachments/vaccination_certificate",
             f"/applications/{app_id}/files/vaccination_certificate", f"/staff/applications/{app_id}/files/vaccination_certificate"]
@@ -113,7 +121,7 @@ async def test_an_attached_file_is_kept_while_another_answer_is_corrected(site: 
     kept = hidden(first.text, "vaccination_certificate__upload")
     corrected = {**fields, **ANSWERS, "vaccination_certificate__upload": kept,
                  "vaccination_certificate__filename": hidden(first.text, "vaccination_certificate__filename")}
-    sent = await _post(site, page, corrected)
+    sent = await _send(site, page, corrected)
     assert sent.status_code == 303, main_of(sent.text)
 
 

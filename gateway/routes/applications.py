@@ -47,6 +47,18 @@ async def submit_application(
 
 
 @post(
+    "/api/v1/applications/check",
+    tags=["applications"],
+    status_code=200,
+    responses={200: documented(msg.CheckedApplication, "The answers as they would be filed, and the fee")},
+)
+async def check_application(state: State, caller: NamedDependency[Caller], data: JSONBody[msg.SubmitApplication]) -> Response[bytes]:
+    """Check your answers: the same checks as filing, and the fee, with nothing filed."""
+    principal = await caller.resident_or_staff()
+    return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.CHECK, data, principal))
+
+
+@post(
     "/api/v1/me/counter-code",
     tags=["applications"],
     status_code=201,

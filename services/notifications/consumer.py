@@ -198,7 +198,9 @@ class ApplicationEvents(DurableConsumer):
         recipient: str, now: datetime,
     ) -> bool:
         kind = templates.STATUS_CHANGED if isinstance(event, ApplicationStatusChanged) else templates.SUBMITTED
-        texts = templates.render_all(await texts_for(session, tenant, kind), *self._values(tenant, event))
+        # A status change with the caseworker's words takes the default written for its status.
+        status, said = (event.to_status, event.comment) if isinstance(event, ApplicationStatusChanged) else (None, "")
+        texts = templates.render_all(await texts_for(session, tenant, kind, status, said), *self._values(tenant, event))
         message = InboxRow(
             id=str(uuid.uuid4()), tenant=tenant, recipient=recipient, kind=kind, event_id=event.event_id,
             application_id=event.application_id, title_ja=texts.title_ja, body_ja=texts.body_ja,
@@ -217,6 +219,8 @@ class ApplicationEvents(DurableConsumer):
         status = event.to_status if isinstance(event, ApplicationStatusChanged) else "received"
         previous = event.from_status if isinstance(event, ApplicationStatusChanged) else None
         due_on = event.due_on if isinstance(event, ApplicationStatusChanged) else None
+        # The caseworker's words as they wrote them, in both languages (only staff moves carry any).
+        message = event.comment if isinstance(event, ApplicationStatusChanged) else ""
         ja = {
             "procedure_name": standard.name_ja if standard else event.code,
             "status": templates.STATUS_LABELS.get(status, (status, status))[0],
@@ -224,6 +228,7 @@ class ApplicationEvents(DurableConsumer):
             "town_name": town.name_ja,
             "application_id": event.reference or event.application_id,
             "due_on": f"{due_on.year}年{due_on.month}月{due_on.day}日" if due_on else "未定",
+            "message": message,
         }
         en = {
             "procedure_name": standard.name_en if standard else event.code,
@@ -232,5 +237,6 @@ class ApplicationEvents(DurableConsumer):
             "town_name": town.name_en,
             "application_id": event.reference or event.application_id,
             "due_on": due_on.isoformat() if due_on else "not set",
+            "message": message,
         }
         return ja, en

@@ -28,6 +28,7 @@ PLACEHOLDERS: dict[str, str] = {
     "town_name": "the town's name",
     "application_id": "the application's reference (受付番号, KTK-2026-000123-4; the id for filings from before)",
     "due_on": "the date the town aims to finish by",
+    "message": "the caseworker's words with the change (what they ask for, why it was refused); empty when they wrote none",
 }
 
 
@@ -45,7 +46,7 @@ KINDS: dict[str, KindRules] = {
         required=("procedure_name", "application_id"),
     ),
     STATUS_CHANGED: KindRules(
-        known=("procedure_name", "status", "previous_status", "town_name", "application_id", "due_on"),
+        known=("procedure_name", "status", "previous_status", "town_name", "application_id", "due_on", "message"),
         required=("procedure_name", "status"),
     ),
 }
@@ -95,6 +96,53 @@ DEFAULTS: dict[str, Texts] = {
         ),
     ),
 }
+
+#: The region's defaults for a status change that comes with the caseworker's message, by the new
+#: status: the message says what they ask for or why. Used while the town has no template of its
+#: own; without a message (and for other statuses) the default above is used.
+STATUS_DEFAULTS: dict[str, Texts] = {
+    "needs_info": Texts(
+        title_ja="【{town_name}】{procedure_name}の申請状況: {status}",
+        body_ja=(
+            "{procedure_name}の申請について、担当者から追加の情報をお願いしています（状況: {status}）。\n"
+            "受付番号: {application_id}\n\n"
+            "担当者からのメッセージ:\n{message}\n\n"
+            "ポータルの「申請」でこの申請を開き、「回答する」から回答してください。" + _FOOTER_JA
+        ),
+        title_en="[{town_name}] Your application for {procedure_name}: {status}",
+        body_en=(
+            "The caseworker needs more from you about your application for {procedure_name} ({status}).\n"
+            "Application number: {application_id}\n\n"
+            "The caseworker's message:\n{message}\n\n"
+            "Open the application under “Applications” in the portal and choose “Answer” to reply." + _FOOTER_EN
+        ),
+    ),
+    "rejected": Texts(
+        title_ja="【{town_name}】{procedure_name}の申請状況: {status}",
+        body_ja=(
+            "{procedure_name}の申請の状況が「{previous_status}」から「{status}」に変わりました。\n"
+            "受付番号: {application_id}\n\n"
+            "担当者からのメッセージ:\n{message}\n\n"
+            "分からないことがあれば、担当の窓口にお問い合わせください。" + _FOOTER_JA
+        ),
+        title_en="[{town_name}] Your application for {procedure_name}: {status}",
+        body_en=(
+            "The status of your application for {procedure_name} changed from “{previous_status}” to “{status}”.\n"
+            "Application number: {application_id}\n\n"
+            "The caseworker's message:\n{message}\n\n"
+            "If anything is unclear, please contact the office in charge." + _FOOTER_EN
+        ),
+    ),
+}
+
+
+def default_for(kind: str, status: str | None = None, message: str = "") -> Texts:
+    """The regional default for ``kind``; for a status change with the caseworker's message, the
+    one written for its new status when there is one."""
+    if kind == STATUS_CHANGED and message and status in STATUS_DEFAULTS:
+        return STATUS_DEFAULTS[status]
+    return DEFAULTS[kind]
+
 
 _FORMATTER = string.Formatter()
 _TEXT_FIELDS = ("title_ja", "body_ja", "title_en", "body_en")

@@ -16,11 +16,12 @@ from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 
 
-async def texts_for(session: AsyncSession, tenant: str, kind: str) -> templates.Texts:
-    """The town's template for ``kind``, or the regional default while it has none."""
+async def texts_for(session: AsyncSession, tenant: str, kind: str, status: str | None = None, message: str = "") -> templates.Texts:
+    """The town's template for ``kind``, or the regional default while it has none (for a status
+    change with the caseworker's message, the default written for that status: :func:`templates.default_for`)."""
     row = await session.get(TemplateRow, (tenant, kind))
     if row is None:
-        return templates.DEFAULTS[kind]
+        return templates.default_for(kind, status, message)
     return templates.Texts(title_ja=row.title_ja, body_ja=row.body_ja, title_en=row.title_en, body_en=row.body_en)
 
 

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.tenants import Region, default_directory, load_region
 from services.portal import dispatch, faq, faq_base
+from services.portal.pages import answer
 from services.portal.pages import faq as faq_pages
 from services.portal.pages import metrics, push, report, resident, staff
+from services.portal.pages import verify as verify_pages
 from services.portal.routing import Routes
 from services.runtime.client import BusClient
 from services.runtime.service import ServiceApp
@@ -30,11 +32,13 @@ def build(region: Region | None = None) -> ServiceApp:
     app.parts["region"] = region
     routes = Routes()
     routes.include(resident.routes)
+    routes.include(answer.routes)
     routes.include(staff.routes)
     routes.include(report.routes)
     routes.include(metrics.routes)
     routes.include(faq_pages.routes)
     routes.include(push.routes)
+    routes.include(verify_pages.routes)
     dispatch.register(app, routes, region)
     # The FAQ is checked at start: a wrong tenants/faq file stops the service with its name and field.
     faq.register(app, faq_base.FaqBase.load(faq_base.default_directory(), region))

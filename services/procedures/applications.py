@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -27,7 +27,7 @@ from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetai
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Region
 from contracts.uploads import Upload
-from services.procedures import counter_codes, documents, idempotency, workflow
+from services.procedures import counter_codes, documents, fees, idempotency, workflow
 from services.procedures.answers import ValidAnswers, validate_answers
 from services.procedures.catalog import CatalogReader
 from services.procedures.chain import Sealer
@@ -96,6 +96,7 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
         due_on=app.due_on,
         assigned_to=app.assigned_to,
         reference=app.reference,
+        fee_yen=app.fee_yen or 0,
         location=(
             msg.Location(lat=app.lat, long=app.long, address_string=app.address_string)
             if app.lat is not None or app.address_string
@@ -119,6 +120,14 @@ async def idle(session: AsyncSession) -> None:
     """End the implicit transaction of earlier reads, so the next block owns its transaction."""
     if session.in_transaction():
         await session.rollback()
+
+
+class _Validated(NamedTuple):
+    procedure: ProcedureDetail
+    valid: ValidAnswers
+    channel: str
+    applicant: dict[str, str | None]
+    fee: msg.Fee
 
 
 class Applications:
@@ -232,10 +241,8 @@ class Applications:
         # Typed answers win over earlier ones; verified identity fields cannot be typed (checked above).
         return {**values, **req.answers}, "online", applicant
 
-    async def submit(self, ctx: Context, req: msg.SubmitApplication) -> bytes:
-        key = ctx.headers.get(h.IDEMPOTENCY_KEY)
-        if not key:
-            raise failure(ErrorCode.BAD_REQUEST, "Idempotency-Key required", "send an Idempotency-Key header")
+    async def _validated(self, ctx: Context, req: msg.SubmitApplication) -> _Validated:
+        """Everything filing ``req`` would file, checked: the answers, the channel, the applicant, the fee."""
         procedure = await self.procedure(ctx, req.code)
         if req.location is not None and not procedure.located:
             raise failure(ErrorCode.VALIDATION, "No location for this procedure", f"{procedure.code} takes no location", [
@@ -245,6 +252,22 @@ class Applications:
         answers, channel, applicant = await self._answers_for(ctx, req, procedure)
         uploaded = await read_uploads(self.files, ctx.tenant, ctx.principal.subject, procedure.fields, answers)
         valid = validate_answers(procedure.fields, answers, uploaded)
+        return _Validated(procedure, valid, channel, applicant, fees.fee(procedure, valid.values))
+
+    async def check(self, ctx: Context, req: msg.SubmitApplication) -> msg.CheckedApplication:
+        """Check your answers: what ``submit`` would file and charge, with nothing stored."""
+        checked = await self._validated(ctx, req)
+        return msg.CheckedApplication(
+            code=checked.procedure.code, answers=checked.valid.values, fee=checked.fee,
+            attachments=[msg.AttachmentInfo(field=a.field, filename=a.filename, media_type=a.media_type, size=a.size,
+                                            sha256=a.sha256) for a in checked.valid.attachments])
+
+    async def submit(self, ctx: Context, req: msg.SubmitApplication) -> bytes:
+        key = ctx.headers.get(h.IDEMPOTENCY_KEY)
+        if not key:
+            raise failure(ErrorCode.BAD_REQUEST, "Idempotency-Key required", "send an Idempotency-Key header")
+        checked = await self._validated(ctx, req)
+        procedure, valid, channel, applicant = checked.procedure, checked.valid, checked.channel, checked.applicant
         session = ctx.session
         # A file posted twice (a double tap on a form with an attachment) makes two uploads of the
         # same content: the request is the same when the files are.
@@ -254,7 +277,7 @@ class Applications:
         async with self.keys.claim(ctx.tenant, subject, key):
             await idle(session)
             try:
-                response = await self._file(session, ctx, req, procedure, valid, channel, applicant, key, digest)
+                response = await self._file(session, ctx, req, checked, key, digest)
             except IntegrityError:
                 # The key was used before (a retry, or another copy of the service a moment ago):
                 # the filing rolled back, and the first answer is given again.
@@ -270,13 +293,11 @@ class Applications:
         session: AsyncSession,
         ctx: Context,
         req: msg.SubmitApplication,
-        procedure: ProcedureDetail,
-        valid: ValidAnswers,
-        channel: str,
-        applicant: dict[str, str | None],
+        checked: _Validated,
         key: str,
         digest: str,
     ) -> bytes:
+        procedure, valid, channel, applicant = checked.procedure, checked.valid, checked.channel, checked.applicant
         now = datetime.now(UTC)
         app = Application(
             id=str(uuid.uuid4()),
@@ -292,6 +313,7 @@ class Applications:
             answers_json=_ENCODER.encode(valid.values),
             assigned_to=None,
             due_on=due_on(now, procedure.processing_days),
+            fee_yen=checked.fee.total_yen,
             lat=req.location.lat if req.location else None,
             long=req.location.long if req.location else None,
             address_string=req.location.address_string if req.location else None,
@@ -510,7 +532,9 @@ class Applications:
                 channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
                 from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
                 submitted_at=utc(app.submitted_at), due_on=app.due_on,
-                counter_visit=req.counter_visit and role == workflow.STAFF, reference=app.reference)
+                counter_visit=req.counter_visit and role == workflow.STAFF, reference=app.reference,
+                # Only staff speak to the applicant through the message: a resident's own words stay in the history.
+                comment=req.comment if role == workflow.STAFF else "")
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
         self.committed(ctx.tenant)
@@ -520,6 +544,7 @@ class Applications:
 def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Region) -> Applications:
     applications = Applications(catalog, signer, region)
     app.endpoint(msg.SUBMIT, msg.SubmitApplication)(applications.submit)
+    app.endpoint(msg.CHECK, msg.SubmitApplication, read_only=True)(applications.check)
     app.endpoint(PREFILL, Prefill, read_only=True)(applications.prefill)
     app.endpoint(msg.LIST, msg.ListApplications, read_only=True)(applications.list)
     app.endpoint(msg.GET, msg.GetApplication)(applications.get)

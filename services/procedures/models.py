@@ -56,6 +56,8 @@ class Application(Base):
     answers_json: Mapped[bytes] = mapped_column(LargeBinary)
     assigned_to: Mapped[str | None] = mapped_column(String(64))
     due_on: Mapped[date | None] = mapped_column(Date)
+    #: Whole yen, fixed at filing (``fees.fee``).
+    fee_yen: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
     #: The signed receipt given at submission (compact JWS), so it can be shown again.
     receipt: Mapped[str | None] = mapped_column(Text)
     #: The document issued at ``issued`` (電子交付), signed by the town (compact JWS).

@@ -62,7 +62,8 @@ COUNCIL = ["/"]
 async def file_application(page: Page, stack: BrowserStack) -> str:
     """Submit 住民票の写し as the signed-in resident; the application's id."""
     await page.goto(stack.url("kitakata", "/procedures/juminhyo-copy"))
-    await page.get_by_role("button", name=re.compile("申請する|Apply")).click()
+    await page.get_by_role("button", name=re.compile("次へ|Continue")).click()
+    await page.get_by_role("button", name=re.compile("この内容で申請する|Send this application")).click()
     await expect(page).to_have_url(re.compile(r"/applications/[^/?]+\?received=1"))
     found = re.search(r"/applications/([^/?]+)", page.url)
     assert found is not None

@@ -31,7 +31,7 @@ async def test_the_first_tab_offers_the_skip_link_and_it_lands_in_main(
 async def test_the_application_form_is_usable_by_keyboard(browser_stack: BrowserStack, signed_in: SignedIn) -> None:
     page = await signed_in("kitakata.resident")
     await page.goto(browser_stack.url("kitakata", "/procedures/juminhyo-copy"))
-    submit = page.get_by_role("button", name="申請する")
+    submit = page.get_by_role("button", name="次へ（入力内容の確認）")
     # Tab through the page until the submit button has focus: every control on the way is reachable.
     for _ in range(80):
         await page.keyboard.press("Tab")

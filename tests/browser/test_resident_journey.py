@@ -75,14 +75,28 @@ async def _resident_files(page: Page, stack: BrowserStack, axe_source: str) -> s
     assert (await _dd(page, "住所")) != ""
     await axe.check(page, axe_source, "procedure form")
     await screenshot(page, "procedure")
-    await page.get_by_role("button", name="申請する").click()
+    await page.get_by_role("radio", name="2通").check()
+    await page.get_by_role("button", name="次へ（入力内容の確認）").click()
+
+    # Check your answers: every answer with a way to change it, and the total (300 円 × 2).
+    await expect(page.get_by_role("heading", level=1, name="入力内容の確認")).to_be_visible()
+    await expect(page.locator("#fee-total")).to_have_text("合計 600 円")
+    await axe.check(page, axe_source, "check your answers")
+    await screenshot(page, "check-answers")
+    await page.get_by_role("button", name=re.compile(r"^変更する\s*：通数$")).click()
+    await expect(page.get_by_role("radio", name="2通")).to_be_checked()  # the answer kept
+    await page.get_by_role("radio", name="3通").check()
+    await page.get_by_role("button", name="次へ（入力内容の確認）").click()
+    await expect(page.locator("#fee-total")).to_have_text("合計 900 円")
+    await page.get_by_role("button", name="この内容で申請する").click()
 
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
     reference = await _dd(page, "受付番号")
     assert re.fullmatch(r"KTK-\d{4}-\d{6}-\d", reference), reference  # 受付番号 people can read out
     await expect(page.get_by_role("heading", name="電子受付証")).to_be_visible()
     # The receipt on the page is the town's signature itself: anyone can have it checked.
-    token = re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", await page.get_by_role("main").inner_text())
+    # (as a QR code; its text folded away for those who copy it)
+    token = re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", await page.get_by_role("main").locator("p.receipt").text_content() or "")
     assert token is not None, "no signed receipt on the page"
     checked = await stack.api.post("/api/v1/verify", json={"token": token.group(0)})
     assert checked.status_code == 200 and checked.json()["valid"] is True, checked.text

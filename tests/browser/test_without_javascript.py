@@ -53,9 +53,11 @@ async def test_search_and_apply_post_without_javascript(browser_stack: BrowserSt
 
     await sign_in(page, browser_stack, "kitakata.resident", next_path="/procedures/juminhyo-copy")
     await expect(page.get_by_role("heading", level=1, name="住民票の写しの交付請求")).to_be_visible()
-    await page.get_by_role("button", name="申請する").click()
+    await page.get_by_role("button", name="次へ（入力内容の確認）").click()
+    await page.get_by_role("button", name="この内容で申請する").click()
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
-    await expect(page.get_by_role("main")).to_contain_text(re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+"))
+    await expect(page.get_by_role("main").get_by_role("img", name="電子受付証のQRコード")).to_be_visible()
+    await expect(page.get_by_role("main").locator("p.receipt")).to_contain_text(re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+"))
 
 
 async def test_a_wrong_answer_is_named_at_its_field_without_javascript(
@@ -66,7 +68,7 @@ async def test_a_wrong_answer_is_named_at_its_field_without_javascript(
     await page.get_by_role("radio", name=re.compile("家具")).check()
     count = page.get_by_label(re.compile("^点数"))
     await count.fill("99")
-    await page.get_by_role("button", name="申請する").click()
+    await page.get_by_role("button", name="次へ（入力内容の確認）").click()
 
     summary = page.get_by_role("alert")
     await expect(summary).to_contain_text("入力に誤りがあります")
@@ -85,7 +87,8 @@ async def test_a_wrong_answer_is_named_at_its_field_without_javascript(
     await page.get_by_role("radio", name=re.compile("家具")).check()
     await page.get_by_label(re.compile("^点数")).fill("2")
     await page.get_by_label(re.compile("^連絡先電話番号")).fill("0241-22-1111")
-    await page.get_by_role("button", name="申請する").click()
+    await page.get_by_role("button", name="次へ（入力内容の確認）").click()
+    await page.get_by_role("button", name="この内容で申請する").click()
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
 
 
@@ -102,7 +105,8 @@ async def test_a_password_level_resident_types_the_address_the_card_would_have_g
     await page.get_by_role("radio", name=re.compile("自転車")).check()
     await page.get_by_label(re.compile("^点数")).fill("1")
     await page.get_by_label(re.compile("^連絡先電話番号")).fill("0241-22-1111")
-    await page.get_by_role("button", name="申請する").click()
+    await page.get_by_role("button", name="次へ（入力内容の確認）").click()
+    await page.get_by_role("button", name="この内容で申請する").click()
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
 
 

@@ -18,8 +18,7 @@ from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from contracts.tenants import Tenant
 from contracts.uploads import Upload
-from services.portal import i18n
-from services.portal.pages.resident import _answers, _attached, _catalog, _detail
+from services.portal import forms, i18n
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
 
@@ -63,7 +62,7 @@ async def map_script(page: Page) -> PageReply:
 
 @routes.page("/report")
 async def choose(page: Page) -> PageReply:
-    located = [p for p in await _catalog(page) if p.located]
+    located = [p for p in await forms.catalog(page) if p.located]
     return page.render("report_choose.html", items=located)
 
 
@@ -78,7 +77,7 @@ def _location(page: Page) -> apps.Location:
 
 @routes.page("/report/{code}", methods=("GET", "POST"))
 async def report(page: Page) -> PageReply:
-    detail = await _detail(page, page.params["code"])
+    detail = await forms.procedure(page, page.params["code"])
     if not detail.located:
         return page.not_found()
     errors: dict[str, str] = {}
@@ -86,7 +85,7 @@ async def report(page: Page) -> PageReply:
     attached: dict[str, Upload] = {}
     if page.request.method == "POST" and page.has_role("resident"):
         values = {k: page.field(k) for k in page.request.form}
-        attached = _attached(page, detail.fields)
+        attached = forms.attached(page, detail.fields)
         try:
             location = _location(page)
         except (ValueError, msgspec.ValidationError):
@@ -95,7 +94,7 @@ async def report(page: Page) -> PageReply:
             try:
                 submitted = await page.fetch(
                     PROCEDURES, apps.SUBMIT,
-                    apps.SubmitApplication(code=detail.code, answers=_answers(page, detail.fields, attached), location=location),
+                    apps.SubmitApplication(code=detail.code, answers=forms.answers(page, detail.fields, attached), location=location),
                     apps.Submitted, headers={h.IDEMPOTENCY_KEY: page.field("idempotency_key") or str(uuid.uuid4())},
                 )
             except ServiceFailure as exc:

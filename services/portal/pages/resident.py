@@ -4,6 +4,7 @@ the inbox, notification preferences and display settings. Each works without Jav
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -16,8 +17,8 @@ from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure, from_validation_error
 from contracts.portal import Display, PageReply
 from contracts.subjects import NOTIFICATIONS, PROCEDURES
-from contracts.uploads import MAX_FILENAME_CHARS, Upload
-from services.portal import search
+from contracts.uploads import Upload
+from services.portal import forms, search
 from services.portal.pages import push
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors, local
@@ -25,16 +26,11 @@ from services.portal.view import Page, field_errors, local
 routes = Routes()
 
 
-async def _catalog(page: Page) -> list[procs.ProcedureSummary]:
-    listed = await page.fetch(PROCEDURES, procs.LIST, procs.ListProcedures(), procs.ProcedureList)
-    return listed.items
-
-
 @routes.page("/")
 async def home(page: Page) -> PageReply:
     from services.portal.pages import news
 
-    items = await _catalog(page)
+    items = await forms.catalog(page)
     recent = await news.for_home(page)
     popular = [p for p in items if p.category == "certificates"][:4] or items[:4]
     return page.render("home.html", popular=popular, news=recent, local=local)
@@ -43,7 +39,7 @@ async def home(page: Page) -> PageReply:
 @routes.page("/procedures")
 async def catalog(page: Page) -> PageReply:
     q = page.query("q")[:100]
-    items = await _catalog(page)
+    items = await forms.catalog(page)
     found = search.search_catalog(items, q, keywords=_keywords(page), limit=30) if q else items
     return page.render("procedures.html", items=found, q=q, searched=bool(q))
 
@@ -53,51 +49,14 @@ def _keywords(page: Page) -> dict[str, list[str]]:
     return {p.code: p.keywords_ja for p in page.parts["region"].catalog.procedures}
 
 
-async def _detail(page: Page, code: str) -> procs.ProcedureDetail:
-    return await page.fetch(PROCEDURES, procs.GET, procs.GetProcedure(code=code), procs.ProcedureDetail)
-
-
-#: Hidden fields that keep a file attached by an earlier post of the same form (its upload's id
-#: and name), so a resident correcting another answer does not have to attach it again.
-KEPT_ID, KEPT_NAME = "__upload", "__filename"
-
-
-def _attached(page: Page, fields: list[FieldDef]) -> dict[str, Upload]:
-    """The file of each attachment field: the one posted now, else the one kept from before."""
-    attached: dict[str, Upload] = {}
-    for f in fields:
-        if f.kind != "attachment":
-            continue
-        if posted := page.request.files.get(f.name):
-            attached[f.name] = posted[0]
-        elif kept := page.field(f.name + KEPT_ID):
-            attached[f.name] = Upload(id=kept[:64], filename=page.field(f.name + KEPT_NAME)[:MAX_FILENAME_CHARS], media_type="", size=0)
-    return attached
-
-
-def _answers(page: Page, fields: list[FieldDef], attached: dict[str, Upload] | None = None) -> dict[str, Any]:
-    """The posted form as the service's answers: blank fields left out, numbers as numbers,
-    attachments as the uploads the gateway made of them."""
-    answers: dict[str, Any] = {name: {"upload": upload.id} for name, upload in (attached or {}).items()}
-    for f in fields:
-        if f.kind == "attachment":
-            continue
-        value = page.field(f.name)
-        if not value:
-            continue
-        if f.kind == "number":
-            try:
-                answers[f.name] = int(value) if value.lstrip("-").isdigit() else float(value)
-            except ValueError:
-                answers[f.name] = value  # the service names the field and says why
-        else:
-            answers[f.name] = value
-    return answers
-
-
 @routes.page("/procedures/{code}", methods=("GET", "POST"))
 async def procedure(page: Page) -> PageReply:
-    detail = await _detail(page, page.params["code"])
+    """The form, then "check your answers", then filing: three steps, no JavaScript.
+
+    The answers travel in the form's fields from step to step (a file as its upload's id), so
+    nothing is kept on the server until the resident confirms; the idempotency key travels too,
+    so a double tap on 申請する is still one application."""
+    detail = await forms.procedure(page, page.params["code"])
     if detail.located:
         return page.redirect(f"/report/{detail.code}")
     values: dict[str, Any] = {}
@@ -111,23 +70,27 @@ async def procedure(page: Page) -> PageReply:
         values, sources = dict(prefilled.values), prefilled.sources
     # What the verified identity says is shown, not asked: the service takes it from the token.
     verified = {name for name, source in sources.items() if source != "history"}
+    key = page.field("idempotency_key") or str(uuid.uuid4())
     if page.request.method == "POST" and can_apply:
-        key = page.field("idempotency_key") or str(uuid.uuid4())
-        attached = _attached(page, detail.fields)
-        answers = {k: v for k, v in _answers(page, detail.fields, attached).items() if k not in verified}
+        attached = forms.attached(page, detail.fields)
+        answers = {k: v for k, v in forms.answers(page, detail.fields, attached).items() if k not in verified}
+        filing = apps.SubmitApplication(code=detail.code, answers=answers)
         try:
-            submitted = await page.fetch(
-                PROCEDURES, apps.SUBMIT, apps.SubmitApplication(code=detail.code, answers=answers),
-                apps.Submitted, headers={h.IDEMPOTENCY_KEY: key},
-            )
+            if page.field("change"):
+                pass  # back to the form with the answers as they were, at the field to change
+            elif page.field("step") == "confirm":
+                submitted = await page.fetch(PROCEDURES, apps.SUBMIT, filing, apps.Submitted, headers={h.IDEMPOTENCY_KEY: key})
+                return page.redirect(f"/applications/{submitted.application.id}?received=1")
+            else:
+                checked = await page.fetch(PROCEDURES, apps.CHECK, filing, apps.CheckedApplication)
+                return page.render("check_answers.html", detail=detail, rows=_rows(page, detail, checked, values, verified),
+                                   fee=checked.fee, fee_per=_fee_per(detail), idempotency_key=key, kept=attached)
         except ServiceFailure as exc:
             if exc.envelope.code not in (ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST) or not exc.envelope.fields:
                 raise
             errors = field_errors(exc, page.lang)
-            values.update({k: page.field(k) for k in page.request.form if k not in verified})
-            attached = {name: upload for name, upload in attached.items() if name not in errors}
-        else:
-            return page.redirect(f"/applications/{submitted.application.id}?received=1")
+        values.update({f.name: page.field(f.name) for f in detail.fields if f.name not in verified and f.kind != "attachment"})
+        attached = {name: upload for name, upload in attached.items() if name not in errors}
     return page.render(
         "procedure.html",
         status=422 if errors else 200,
@@ -139,8 +102,53 @@ async def procedure(page: Page) -> PageReply:
         needs_card=needs_card,
         can_apply=can_apply,
         kept=attached,
-        idempotency_key=page.field("idempotency_key") or str(uuid.uuid4()),
+        idempotency_key=key,
     )
+
+
+class AnswerRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of "check your answers": what was asked, what was answered, and whether it can change."""
+
+    name: str
+    label: str
+    shown: str
+    #: What the form posts again (the typed text; for a file, nothing: it travels as its upload).
+    posted: str
+    changeable: bool
+
+
+def _rows(page: Page, detail: procs.ProcedureDetail, checked: apps.CheckedApplication,
+          prefilled: dict[str, Any], verified: set[str]) -> list[AnswerRow]:
+    """Every question of the form with its answer as it will be filed, in the form's order."""
+    files = {a.field: a.filename for a in checked.attachments}
+    rows = []
+    for f in detail.fields:
+        value = checked.answers.get(f.name, prefilled.get(f.name) if f.name in verified else None)
+        if f.kind == "attachment":
+            shown = files.get(f.name, "")
+        elif f.kind == "choice":
+            shown = next((page.pick(c.label_ja, c.label_en) for c in f.choices if c.value == str(value)), "")
+        elif f.kind == "date" and value:
+            shown = _date(str(value), page.lang)
+        else:
+            shown = "" if value is None else str(value)
+        rows.append(AnswerRow(name=f.name, label=page.pick(f.label_ja, f.label_en), shown=shown,
+                              posted="" if f.kind == "attachment" or f.name in verified else page.field(f.name),
+                              changeable=f.name not in verified))
+    return rows
+
+
+def _date(iso: str, lang: str) -> str:
+    """``2026-12-10`` as people write it: 2026年12月10日 / 10 December 2026."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.year}年{day.month}月{day.day}日" if lang == "ja" else day.strftime("%-d %B %Y")
+
+
+def _fee_per(detail: procs.ProcedureDetail) -> FieldDef | None:
+    return next((f for f in detail.fields if f.name == detail.fee_per), None)
 
 
 @routes.page("/applications", audience="resident")

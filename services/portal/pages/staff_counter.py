@@ -20,7 +20,7 @@ from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from services.portal.pages import staff_words  # noqa: F401 (words register on import)
-from services.portal.pages.resident import _answers, _catalog, _detail
+from services.portal import forms
 from services.portal.routing import Routes
 from services.portal.view import Page
 
@@ -96,13 +96,13 @@ def _named(failure: ServiceFailure, lang: str) -> dict[str, str]:
 
 @routes.page("/staff/counter", audience="staff")
 async def choose(page: Page) -> PageReply:
-    items = [p for p in await _catalog(page) if not p.located]
+    items = [p for p in await forms.catalog(page) if not p.located]
     return page.render("staff/counter_choose.html", items=items)
 
 
 @routes.page("/staff/counter/{code}", methods=("GET", "POST"), audience="staff")
 async def counter(page: Page) -> PageReply:
-    detail = await _detail(page, page.params["code"])
+    detail = await forms.procedure(page, page.params["code"])
     attachments = any(f.kind == "attachment" and f.required for f in detail.fields)
     skip = {f.name for f in detail.fields if f.prefill in IDENTITY}
     errors: dict[str, str] = {}
@@ -112,7 +112,7 @@ async def counter(page: Page) -> PageReply:
         applicant, errors = _applicant(page)
         if applicant is not None:
             shown = [f for f in detail.fields if f.name not in skip]
-            filing = apps.SubmitApplication(code=detail.code, answers=_answers(page, shown), counter_applicant=applicant)
+            filing = apps.SubmitApplication(code=detail.code, answers=forms.answers(page, shown), counter_applicant=applicant)
             try:
                 submitted = await page.fetch(
                     PROCEDURES, apps.SUBMIT, filing, apps.Submitted,
