@@ -39,4 +39,13 @@ async def test_the_application_form_is_usable_by_keyboard(browser_stack: Browser
             break
     await expect(submit).to_be_focused()
     await page.keyboard.press("Enter")
+    # Check your answers: the send button is reached by keyboard too.
+    await expect(page.get_by_role("heading", level=1, name="入力内容の確認")).to_be_visible()
+    send = page.get_by_role("button", name="この内容で申請する")
+    for _ in range(80):
+        await page.keyboard.press("Tab")
+        if await send.evaluate("e => e === document.activeElement"):
+            break
+    await expect(send).to_be_focused()
+    await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
