@@ -1,0 +1,121 @@
+"""Running the stand-in: in a test, on the test's event loop (:func:`running_psp`), or as
+``aizu serve psp`` for ``make dev`` (:func:`serve_psp`, configured by ``AIZU_PSP_*``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import uvicorn
+
+from services.psp_standin import SECRET_KEY, WEBHOOK_SECRET, api
+from services.psp_standin.ledger import Ledger, public
+from services.psp_standin.webhooks import Faults, Sender
+
+log = logging.getLogger(__name__)
+#: How often open pages past their time are expired.
+SWEEP_SECONDS = 0.5
+
+
+class Psp:
+    """The stand-in and its controls (what a test does to it, and what it can ask of it)."""
+
+    def __init__(self, url: str, webhook_url_template: str, secret_key: str = SECRET_KEY,
+                 webhook_secret: str = WEBHOOK_SECRET) -> None:
+        self.url, self.secret_key, self.webhook_secret = url, secret_key, webhook_secret
+        self.sender = Sender(webhook_url_template, webhook_secret)
+        self.ledger = Ledger(base_url=url, notify=self.sender.queue)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event so far, oldest first: ``id``, ``type`` and ``body`` (what is posted)."""
+        return [{"id": e["id"], "type": e["type"], "body": e} for e in self.ledger.events]
+
+    def faults(self, *, duplicate: int = 0, reorder: bool = False, hold: int = 0, delay_seconds: float = 0.0) -> None:
+        """How the notifications go from now on (no arguments: as they should)."""
+        self.sender.faults = Faults(duplicate=duplicate, reorder=reorder, hold=hold, delay_seconds=delay_seconds)
+
+    def expire_now(self, session_id: str) -> None:
+        """The resident walked away and the page's time is up."""
+        self.ledger.expire(session_id)
+
+    async def delivered(self, type_: str, count: int, timeout: float = 15.0) -> None:
+        """Until the platform has taken ``count`` deliveries of events of ``type_``."""
+        await self.sender.wait_delivered(type_, count, timeout)
+
+    async def resend(self, event_id: str) -> int:
+        """Stripe's "resend" of an event, to its usual address; the platform's HTTP status."""
+        event = self._event(event_id)
+        return await self.sender.post(event, self.sender.address(event))
+
+    async def deliver_to(self, event_id: str, url: str) -> int:
+        """An event, rightly signed, posted to another address; the platform's HTTP status."""
+        return await self.sender.post(self._event(event_id), url)
+
+    async def balance_transactions(self) -> list[dict[str, Any]]:
+        """The provider's own record of money in (``charge``) and out (``refund``), oldest first."""
+        return [public(t) for t in self.ledger.balance]
+
+    def _event(self, event_id: str) -> dict[str, Any]:
+        return next(e for e in self.ledger.events if e["id"] == event_id)
+
+    async def sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            self.ledger.sweep()
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+@asynccontextmanager
+async def running_psp(webhook_url_template: str, host: str = "127.0.0.1", port: int = 0, secret_key: str = SECRET_KEY,
+                      webhook_secret: str = WEBHOOK_SECRET) -> AsyncIterator[Psp]:
+    """The stand-in on a loopback port, sending its webhooks to ``webhook_url_template``
+    (``{tenant}`` is the paying town)."""
+    sock = _bound(host, port)
+    psp = Psp(f"http://{host}:{sock.getsockname()[1]}", webhook_url_template, secret_key, webhook_secret)
+    server = uvicorn.Server(uvicorn.Config(api.app(psp.ledger, psp.secret_key), log_level="warning", lifespan="on"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    sweeping = asyncio.create_task(psp.sweep())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise RuntimeError("the payment stand-in stopped before it started")
+            await asyncio.sleep(0.01)
+        yield psp
+    finally:
+        sweeping.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeping
+        server.should_exit = True
+        await serving
+        await psp.sender.close()
+        sock.close()
+
+
+async def serve_psp(stop: asyncio.Event | None = None) -> None:
+    """``aizu serve psp``: on ``AIZU_PSP_URL``'s port, webhooks to ``AIZU_PSP_WEBHOOK_URL``."""
+    url = os.environ.get("AIZU_PSP_URL", "http://127.0.0.1:8070")
+    port = int(url.rsplit(":", 1)[-1].split("/")[0])
+    template = os.environ.get("AIZU_PSP_WEBHOOK_URL", "http://{tenant}.localhost:8000/api/v1/payments/webhook")
+    async with running_psp(template, port=port, secret_key=os.environ.get("AIZU_PSP_SECRET_KEY", SECRET_KEY),
+                           webhook_secret=os.environ.get("AIZU_PSP_WEBHOOK_SECRET", WEBHOOK_SECRET)) as psp:
+        log.info("payment stand-in on %s, webhooks to %s", psp.url, template)
+        if stop is None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
