@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from contracts import text
+from contracts.payments import Payment, PaymentState
 
 SUBMIT = "submit"
 #: Validate a SubmitApplication and work out its fee without filing it (check your answers).
@@ -22,7 +23,7 @@ ATTACHMENT = "attachment"
 #: A resident asks their town for a code to show at the counter (:class:`CounterCode`).
 COUNTER_CODE = "counter_code"
 
-Status = Literal["received", "in_review", "needs_info", "approved", "rejected", "issued", "closed", "withdrawn"]
+Status = Literal["awaiting_payment", "received", "in_review", "needs_info", "approved", "rejected", "issued", "closed", "withdrawn"]
 Channel = Literal["online", "counter"]
 IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -80,6 +81,9 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     counter_applicant: CounterApplicant | None = None
     #: Only for procedures that are ``located`` (reports).
     location: Location | None = None
+    #: How a resident pays a fee: ``online`` (the application waits for it before the town sees
+    #: it) or ``counter`` (filed at once, paid at the desk; also when not given).
+    payment: Literal["online", "counter"] | None = None
 
 
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,6 +118,8 @@ class ApplicationSummary(msgspec.Struct, frozen=True, kw_only=True):
     reference: str | None = None
     #: The fee for this application in whole yen, fixed when it was filed (0: free).
     fee_yen: int = 0
+    #: Where its fee's payment stands; None when free.
+    payment_state: PaymentState | None = None
 
 
 class AttachmentInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,6 +140,8 @@ class ApplicationDetail(msgspec.Struct, frozen=True, kw_only=True):
     history: list[StatusChange]
     allowed_transitions: list[Status]
     attachments: list[AttachmentInfo] = []
+    #: The fee's payment, when there is a fee.
+    payment: Payment | None = None
 
 
 class ApplicationList(msgspec.Struct, frozen=True, kw_only=True):
@@ -201,6 +209,8 @@ class CheckedApplication(msgspec.Struct, frozen=True, kw_only=True):
     answers: dict[str, Any]
     attachments: list[AttachmentInfo]
     fee: Fee
+    #: Whether the fee can be paid online here (otherwise at the counter).
+    online_payment: bool = False
 
 
 class Submitted(msgspec.Struct, frozen=True, kw_only=True):

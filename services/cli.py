@@ -114,6 +114,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         asyncio.run(serve_sink())
         return 0
+    if args.component == "psp":
+        from services.psp_standin.server import serve_psp
+
+        asyncio.run(serve_psp())
+        return 0
     from services.runner import serve_service
 
     _use_uvloop()
@@ -216,7 +221,8 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(func=cmd_seed)
 
     serve = sub.add_parser("serve", help="run one component, configured by environment variables")
-    serve.add_argument("component", choices=["gateway", "procedures", "notifications", "portal", "insights", "smtp-sink"])
+    serve.add_argument("component", choices=["gateway", "procedures", "notifications", "portal", "insights", "smtp-sink", "psp"],
+                       help="smtp-sink and psp: development stand-ins for the towns' mail relay and the payment provider")
     serve.set_defaults(func=cmd_serve)
 
     audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(dest="action", required=True)

@@ -18,6 +18,7 @@ import time
 import httpx
 
 from contracts.tenants import Region
+from services import psp_standin
 from services.runner import MIGRATIONS
 from services.runtime import local_servers
 from services.runtime.settings import VAR_DIR
@@ -25,6 +26,7 @@ from services.runtime.settings import VAR_DIR
 NATS_PORT = int(os.environ.get("AIZU_DEV_NATS_PORT", "4222"))
 GATEWAY_PORT = int(os.environ.get("AIZU_GATEWAY_PORT", "8000"))
 SMTP_PORT = int(os.environ.get("AIZU_DEV_SMTP_PORT", "2525"))
+PSP_PORT = int(os.environ.get("AIZU_DEV_PSP_PORT", "8070"))
 #: How long the platform may take to answer on every printed URL.
 START_SECONDS = float(os.environ.get("AIZU_DEV_START_SECONDS", "120"))
 PR_SET_PDEATHSIG = 1
@@ -104,6 +106,11 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         # The notifications service sends to the local sink, which stores each mail in var/mail/.
         AIZU_SMTP_HOST="127.0.0.1",
         AIZU_SMTP_PORT=str(SMTP_PORT),
+        # Fees are paid on the payment stand-in's page; it signs its webhooks to each town's address.
+        AIZU_PSP_URL=f"http://127.0.0.1:{PSP_PORT}",
+        AIZU_PSP_SECRET_KEY=psp_standin.SECRET_KEY,
+        AIZU_PSP_WEBHOOK_SECRET=psp_standin.WEBHOOK_SECRET,
+        AIZU_PSP_WEBHOOK_URL=f"http://{{tenant}}.localhost:{GATEWAY_PORT}/api/v1/payments/webhook",
     )
     try:
         servers.append(local_servers.start_nats(VAR_DIR / "nats", NATS_PORT, new_session=True, preexec=_die_with_parent))
@@ -117,6 +124,9 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         sink = _aizu("serve", "smtp-sink", env=env)
         servers.append(sink)
         local_servers.wait_for_port(SMTP_PORT, process=sink)
+        psp = _aizu("serve", "psp", env=env)
+        servers.append(psp)
+        local_servers.wait_for_port(PSP_PORT, process=psp)
         for name in MIGRATIONS:
             children.append(_aizu("serve", name, env=env))
         gateway = _aizu("serve", "gateway", env=env)
@@ -153,4 +163,5 @@ def _print_urls(region: Region) -> None:
         print(f"  {town.name_ja:<8} {url}")
     print(f"\n  API: http://kitakata.localhost:{GATEWAY_PORT}/api/v1/procedures")
     print(f"  OpenAPI: http://kitakata.localhost:{GATEWAY_PORT}/schema/openapi.json")
-    print(f"  Mail sent by the towns: {VAR_DIR / 'mail'} (SMTP sink on 127.0.0.1:{SMTP_PORT})\n", flush=True)
+    print(f"  Mail sent by the towns: {VAR_DIR / 'mail'} (SMTP sink on 127.0.0.1:{SMTP_PORT})")
+    print(f"  Fees are paid on the payment stand-in at 127.0.0.1:{PSP_PORT} (test card 4242 4242 4242 4242)\n", flush=True)

@@ -39,7 +39,7 @@ from services.procedures.seed import seed_catalog
 from services.runtime import local_servers
 from services.runtime.database import create_engine, migrate, session_factory
 from services.runtime.service import ServiceApp
-from services.runtime.settings import BusSettings
+from services.runtime.settings import BusSettings, PaymentSettings
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -151,14 +151,15 @@ class RunningService:
 
 @asynccontextmanager
 async def running_procedures(
-    nats_url: str, db_url: str, copies: int = 1, catalog_max_age: float = 0
+    nats_url: str, db_url: str, copies: int = 1, catalog_max_age: float = 0, payment: PaymentSettings | None = None
 ) -> AsyncIterator[list[RunningService]]:
-    """Copies of the procedures service; by default every catalog read goes to the database."""
+    """Copies of the procedures service; by default every catalog read goes to the database, and
+    fees are paid at the counter only (``payment``: the payment provider)."""
     engine = create_engine(db_url)
     running = []
     for _ in range(copies):
         nc = await nats.connect(nats_url)
-        app = procedures_app.build(catalog_max_age)
+        app = procedures_app.build(catalog_max_age, payment=payment or PaymentSettings())
         await app.start(nc, engine)
         running.append(RunningService(app=app, nc=nc))
     try:

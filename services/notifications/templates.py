@@ -52,6 +52,7 @@ KINDS: dict[str, KindRules] = {
 }
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "awaiting_payment": ("お支払い待ち", "awaiting payment"),
     "received": ("受付", "received"),
     "in_review": ("審査中", "in review"),
     "needs_info": ("追加情報の依頼", "more information needed"),

@@ -29,6 +29,7 @@ from contracts.tenants import Region
 from contracts.uploads import Upload
 from services.procedures import counter_codes, documents, fees, idempotency, workflow
 from services.procedures.answers import ValidAnswers, validate_answers
+from services.procedures.payments import Payments, payment_of, payment_row, shown
 from services.procedures.catalog import CatalogReader
 from services.procedures.chain import Sealer
 from services.procedures.filing import Filer, Filing, Numbering, Rows
@@ -38,6 +39,7 @@ from services.procedures.models import (
     Base,
     IdempotencyRecord,
     OutboxRow,
+    PaymentRow,
     StatusChangeRow,
 )
 from services.procedures.prefill import (
@@ -49,7 +51,7 @@ from services.procedures.prefill import (
 from services.procedures.receipts import Signer, digest
 from services.procedures.references import is_reference, normalise_reference
 from services.procedures.uploads import read_uploads, upload_ids
-from services.runtime.database import utc
+from services.runtime.database import idle, utc
 from services.runtime.files import FileBucket
 from services.runtime.outbox import OutboxRelay, new_event
 from services.runtime.service import Context, ServiceApp
@@ -97,6 +99,7 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
         assigned_to=app.assigned_to,
         reference=app.reference,
         fee_yen=app.fee_yen or 0,
+        payment_state=app.payment_state,  # type: ignore[arg-type]
         location=(
             msg.Location(lat=app.lat, long=app.long, address_string=app.address_string)
             if app.lat is not None or app.address_string
@@ -108,18 +111,6 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
 def columns(row: Base) -> dict[str, Any]:
     """A mapped object's column values, for a plain INSERT."""
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}
-
-
-def actor_name(principal: Principal) -> str:
-    """Who acted, as the history shows them: the name their sign-in carries now (kept with the
-    link, so a later change of name does not rewrite the past), else their account."""
-    return (principal.identity.name if principal.identity and principal.identity.name else principal.subject)[:200]
-
-
-async def idle(session: AsyncSession) -> None:
-    """End the implicit transaction of earlier reads, so the next block owns its transaction."""
-    if session.in_transaction():
-        await session.rollback()
 
 
 class _Validated(NamedTuple):
@@ -140,6 +131,7 @@ class Applications:
         self.sealer: Sealer | None = None
         self.keys = idempotency.Keys()
         self.filer: Filer | None = None
+        self.payments: Payments | None = None
         self.files = FileBucket()
 
     def committed(self, town: str) -> None:
@@ -259,6 +251,7 @@ class Applications:
         checked = await self._validated(ctx, req)
         return msg.CheckedApplication(
             code=checked.procedure.code, answers=checked.valid.values, fee=checked.fee,
+            online_payment=self.payments is not None and self.payments.provider.online,
             attachments=[msg.AttachmentInfo(field=a.field, filename=a.filename, media_type=a.media_type, size=a.size,
                                             sha256=a.sha256) for a in checked.valid.attachments])
 
@@ -268,6 +261,7 @@ class Applications:
             raise failure(ErrorCode.BAD_REQUEST, "Idempotency-Key required", "send an Idempotency-Key header")
         checked = await self._validated(ctx, req)
         procedure, valid, channel, applicant = checked.procedure, checked.valid, checked.channel, checked.applicant
+        self._payable(checked, req)
         session = ctx.session
         # A file posted twice (a double tap on a form with an attachment) makes two uploads of the
         # same content: the request is the same when the files are.
@@ -288,6 +282,14 @@ class Applications:
                 return stored
         return response
 
+    def _payable(self, checked: _Validated, req: msg.SubmitApplication) -> None:
+        """Paying online needs a provider (without a choice, a fee is paid at the counter)."""
+        if checked.fee.total_yen > 0 and req.payment == "online" and not (self.payments and self.payments.provider.online):
+            raise failure(ErrorCode.VALIDATION, "Online payment not offered", "this platform takes fees at the counter", [
+                FieldError(field="$.payment", message_ja="オンラインでの支払いは、いまは使えません。窓口での支払いを選んでください。",
+                           message_en="Paying online is not available now; choose to pay at the counter."),
+            ])
+
     async def _file(
         self,
         session: AsyncSession,
@@ -299,12 +301,16 @@ class Applications:
     ) -> bytes:
         procedure, valid, channel, applicant = checked.procedure, checked.valid, checked.channel, checked.applicant
         now = datetime.now(UTC)
+        fee = checked.fee.total_yen
+        # A fee to be paid online first: the application waits for it outside the staff's queue.
+        status = "awaiting_payment" if fee > 0 and channel == "online" and req.payment == "online" else "received"
         app = Application(
             id=str(uuid.uuid4()),
             tenant=ctx.tenant,
             code=procedure.code,
             channel=channel,
-            status="received",
+            status=status,
+            payment_state="awaiting_payment" if fee > 0 else None,
             applicant_subject=applicant["subject"],
             applicant_name=applicant["name"] or "",
             applicant_address=applicant["address"],
@@ -345,9 +351,11 @@ class Applications:
                  "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "content": a.content}
                 for a in valid.attachments
             ],
+            PaymentRow: [payment_row(ctx.tenant, app.id, fee, "online" if status == "awaiting_payment" else "counter", now)]
+            if fee > 0 else [],
             StatusChangeRow: [{
-                "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": "received",
-                "actor": ctx.principal.subject, "actor_role": channel, "actor_name": actor_name(ctx.principal), "at": now,
+                "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": status,
+                "actor": ctx.principal.subject, "actor_role": channel, "actor_name": workflow.actor_name(ctx.principal), "at": now,
                 "comment": counter_codes.LINKED if channel == "counter" and app.applicant_subject else ""}],
         }
         await idle(session)
@@ -385,6 +393,7 @@ class Applications:
                 .order_by(AttachmentRow.id)
             )
         ).all()
+        payment = await payment_of(ctx.session, ctx.tenant, app.id) if app.payment_state else None
         return msg.ApplicationDetail(
             summary=summary(app, procedure),
             attachments=[msg.AttachmentInfo(field=f, filename=n, media_type=t, size=z, sha256=h) for f, n, t, z, h in files],
@@ -396,6 +405,8 @@ class Applications:
                 for r in history
             ],
             allowed_transitions=workflow.allowed(procedure.workflow, app.status, role),  # type: ignore[arg-type]
+            payment=shown(payment, app.payment_state, self.payments is not None and self.payments.provider.online)
+            if payment is not None else None,
         )
 
     async def get(self, ctx: Context, req: msg.GetApplication) -> msg.ApplicationDetail:
@@ -464,6 +475,9 @@ class Applications:
             query = query.where(Application.applicant_subject == ctx.principal.subject)
         if req.status is not None:
             query = query.where(Application.status == req.status)
+        elif role == workflow.STAFF:
+            # The queue is what the town has to work on: a fee still to be paid online is not yet.
+            query = query.where(Application.status != "awaiting_payment")
         if req.channel is not None:
             query = query.where(Application.channel == req.channel)
         if req.code is not None:
@@ -524,9 +538,11 @@ class Applications:
                     answers=answers, answers_sha256=digest(answers),
                 )
                 app.document = await self.signer.sign(session, issued)
+            if self.payments is not None:
+                await self.payments.decided(session, app, req.to, now)
             session.add(StatusChangeRow(
                 tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
-                actor=ctx.principal.subject, actor_role=role, actor_name=actor_name(ctx.principal), comment=req.comment, at=now))
+                actor=ctx.principal.subject, actor_role=role, actor_name=workflow.actor_name(ctx.principal), comment=req.comment, at=now))
             event = msg.ApplicationStatusChanged(
                 event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
                 channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
@@ -538,6 +554,9 @@ class Applications:
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
         self.committed(ctx.tenant)
+        if self.payments is not None and app.payment_state and req.to in ("rejected", "withdrawn"):
+            await self.payments.after_decision(session, ctx.tenant, app.id)
+            app, role = await self._load(ctx, req.id)
         return await self._detail(ctx, app, role)
 
 

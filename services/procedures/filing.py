@@ -29,6 +29,7 @@ from services.procedures.models import (
     AttachmentRow,
     IdempotencyRecord,
     OutboxRow,
+    PaymentRow,
     ReferenceCounter,
     StatusChangeRow,
 )
@@ -39,7 +40,7 @@ from services.runtime.background import Background
 MAX_BATCH = 200
 WRITERS = 2
 #: Tables in the order a filing's rows are written (the application before what refers to it).
-TABLES = (Application, AttachmentRow, StatusChangeRow, OutboxRow, IdempotencyRecord)
+TABLES = (Application, PaymentRow, AttachmentRow, StatusChangeRow, OutboxRow, IdempotencyRecord)
 
 
 Rows = dict[type, list[dict[str, Any]]]

@@ -58,6 +58,8 @@ class Application(Base):
     due_on: Mapped[date | None] = mapped_column(Date)
     #: Whole yen, fixed at filing (``fees.fee``).
     fee_yen: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    #: Where the fee's payment stands (``PaymentRow.state``, kept here for the queue's lists).
+    payment_state: Mapped[str | None] = mapped_column(String(16))
     #: The signed receipt given at submission (compact JWS), so it can be shown again.
     receipt: Mapped[str | None] = mapped_column(Text)
     #: The document issued at ``issued`` (電子交付), signed by the town (compact JWS).
@@ -168,3 +170,74 @@ class ReferenceCounter(Base):
     tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class PaymentRow(Base):
+    """An application's fee: owed, paid, refunded (``contracts.payments.PaymentState``)."""
+
+    __tablename__ = "payments"
+
+    application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    amount_yen: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    #: ``online`` or ``counter``: how the resident chose to pay.
+    choice: Mapped[str] = mapped_column(String(8))
+    #: ``online``, ``cash`` or ``card``: how it was paid.
+    method: Mapped[str | None] = mapped_column(String(8))
+    #: The provider's payment and charge for an online payment, and its refund.
+    payment_intent: Mapped[str | None] = mapped_column(String(64))
+    charge: Mapped[str | None] = mapped_column(String(64))
+    refund: Mapped[str | None] = mapped_column(String(64))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PaymentAttemptRow(Base):
+    """One visit to the provider's page (a checkout session): open, complete or expired."""
+
+    __tablename__ = "payment_attempts"
+    __table_args__ = (Index("ix_payment_attempts_application", "tenant", "application_id"),)
+
+    session_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    application_id: Mapped[str] = mapped_column(String(36))
+    url: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerRow(Base):
+    """Money in (a payment) or out (a refund), online or at the counter: one ledger for both."""
+
+    __tablename__ = "payment_ledger"
+    __table_args__ = (
+        # One payment and at most one refund per application: a repeated notification adds nothing.
+        UniqueConstraint("tenant", "application_id", "kind", name="uq_payment_ledger_application_kind"),
+        Index("ix_payment_ledger_tenant_at", "tenant", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(32))
+    application_id: Mapped[str] = mapped_column(String(36))
+    reference: Mapped[str | None] = mapped_column(String(24))
+    kind: Mapped[str] = mapped_column(String(8))
+    method: Mapped[str] = mapped_column(String(8))
+    #: Negative for a refund.
+    amount_yen: Mapped[int] = mapped_column(Integer)
+    provider_reference: Mapped[str | None] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderEventRow(Base):
+    """A provider notification handled: its id, so a repeated or replayed one changes nothing."""
+
+    __tablename__ = "provider_events"
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -93,3 +93,9 @@ def migrate(migrations_dir: Path, url: str, revision: str = "head", app_role: st
     if app_role:
         config.attributes["app_role"] = app_role
     command.upgrade(config, revision)
+
+
+async def idle(session: AsyncSession) -> None:
+    """End the implicit transaction of earlier reads, so the next block owns its transaction."""
+    if session.in_transaction():
+        await session.rollback()

@@ -33,3 +33,26 @@ def database_url(service: str, *, migration: bool = False) -> str:
     if migration and os.environ.get(f"AIZU_{service.upper()}_MIGRATION_DATABASE_URL"):
         return os.environ[f"AIZU_{service.upper()}_MIGRATION_DATABASE_URL"]
     return os.environ.get(key) or f"sqlite+aiosqlite:///{VAR_DIR / f'{service}.db'}"
+
+
+class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The payment provider (Stripe's API; in development and tests our stand-in on loopback)."""
+
+    #: The provider's API address; None: fees cannot be paid online (only at the counter).
+    api_url: str | None = None
+    secret_key: str = ""
+    webhook_secret: str = ""
+    #: How long a resident's visit to the provider's page stays open.
+    window_seconds: int = 1800
+    #: How often refunds the provider could not take at once are tried again.
+    retry_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> "PaymentSettings":
+        return cls(
+            api_url=os.environ.get("AIZU_PSP_URL") or None,
+            secret_key=os.environ.get("AIZU_PSP_SECRET_KEY", ""),
+            webhook_secret=os.environ.get("AIZU_PSP_WEBHOOK_SECRET", ""),
+            window_seconds=int(os.environ.get("AIZU_PSP_WINDOW_SECONDS", "1800")),
+            retry_seconds=float(os.environ.get("AIZU_PSP_RETRY_SECONDS", "30")),
+        )
