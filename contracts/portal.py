@@ -37,6 +37,10 @@ class PageRequest(msgspec.Struct, frozen=True, kw_only=True):
     display: Display = msgspec.field(default_factory=Display)
     #: To put in the forms the page renders.
     csrf_token: str = ""
+    #: The address the caller reached this town at (``https://kitakata.aizu.example``; in
+    #: development with the gateway's port): for links that leave the page, the receipt's QR code
+    #: and the way back from the payment provider's page.
+    origin: Annotated[str, msgspec.Meta(max_length=300)] = ""
 
 
 class PageReply(msgspec.Struct, frozen=True, kw_only=True):

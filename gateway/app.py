@@ -27,6 +27,7 @@ from gateway.routes import metrics
 from gateway.routes import faq
 from gateway.routes import broadcasts
 from gateway.routes import channels
+from gateway.routes import payments
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
 from gateway.tokens import TokenVerifier
@@ -119,6 +120,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             channels.list_deliveries,
             channels.list_dead_letters,
             *broadcasts.ROUTES,
+            *payments.ROUTES,
             metrics.towns,
             metrics.towns_csv,
             open311.router,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -41,6 +42,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     tracing: bool = False
     #: Rate-limit policies overriding ``gateway.ratelimit.DEFAULTS``: name → (requests, seconds).
     rate_limits: dict[str, tuple[int, int]] = {}
+    #: The payment provider's page origin: the portal's forms may lead there (CSP form-action).
+    payment_page_origin: str | None = None
 
     @classmethod
     def from_env(cls) -> "GatewaySettings":
@@ -65,6 +68,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             dev_issuer_key_dir=os.environ.get("AIZU_OIDC_KEY_DIR"),
             tracing=telemetry.exporting(),
             rate_limits=rate_limits_from_env(),
+            payment_page_origin=payment_page_origin_from_env(),
         )
 
     @property
@@ -106,3 +110,16 @@ def _secret_key(development: bool) -> str:
     if not development:
         raise ValueError("AIZU_SECRET_KEY must be set outside development")
     return DEV_SECRET_KEY
+
+
+def payment_page_origin_from_env() -> str | None:
+    """``AIZU_PSP_PAGE_ORIGIN`` (Stripe: ``https://checkout.stripe.com``), else the origin of
+    ``AIZU_PSP_URL`` (our stand-in serves its pages where it serves its API)."""
+    explicit = os.environ.get("AIZU_PSP_PAGE_ORIGIN")
+    if explicit:
+        return explicit.rstrip("/")
+    api = os.environ.get("AIZU_PSP_URL")
+    if not api:
+        return None
+    parts = urlsplit(api)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -69,8 +69,9 @@ async def test_the_receipt_is_a_qr_code_and_a_link_not_a_block_of_signature(site
     assert svg, body[:1000]
     assert 'role="img"' in svg.group(0) and 'aria-label="電子受付証のQRコード"' in svg.group(0)
     assert "<title>電子受付証のQRコード</title>" in svg.group(0)
-    url = verify.check_url("kitakata", token)
-    assert url == f"http://kitakata.localhost:8000/verify?r={token}"  # development: the gateway's port
+    # The address the resident reached the town at (the test's Host header), in development http.
+    url = verify.check_url("http://kitakata.localhost", token)
+    assert url == f"http://kitakata.localhost/verify?r={token}"
     expected = segno.make(url, error="m")
     assert qr_path(svg.group(0)) == qr_path(expected.svg_inline(scale=2, border=4))
     assert expected.version <= 27, f"a QR code of version {expected.version} is too dense to scan"
@@ -103,7 +104,7 @@ async def test_a_genuine_receipt_is_confirmed_in_plain_words_without_signing_in(
     # Copied with line breaks and spaces, or the QR code's address pasted: still the receipt.
     wrapped = "\n".join(token[i:i + 60] for i in range(0, len(token), 60))
     assert (await check(site, f"  {wrapped} \r\n")).status_code == 200
-    assert (await check(site, verify.check_url("kitakata", token) or "")).status_code == 200
+    assert (await check(site, verify.check_url("http://kitakata.localhost", token) or "")).status_code == 200
     english = await site.get("/verify", params={verify.PARAM: token, "lang": "en"})
     assert english.status_code == 200 and "This receipt is genuine" in english.text
     assert "Kitakata City signed it" in english.text and "<dd>Request for a Copy of the Residence Certificate</dd>" in english.text
@@ -140,7 +141,7 @@ async def test_a_changed_name_in_the_claims_is_named_as_a_change(site: GatewayCl
 async def test_another_towns_receipt_is_checked_with_that_towns_keys_and_says_so(site: GatewayClient) -> None:
     """As POST /api/v1/verify does: any town's host checks any Aizu town's receipt and names the
     town that issued it; the page says it was not this town and whose keys it was checked with."""
-    _, token = await file(site, "aizuwakamatsu.resident", town="aizuwakamatsu")
+    app_id, token = await file(site, "aizuwakamatsu.resident", town="aizuwakamatsu")
     api = (await site.post("/api/v1/verify", json={"token": token})).json()
     assert api["valid"] is True and api["tenant"] == "aizuwakamatsu"
     answered = await check(site, token)
@@ -149,7 +150,11 @@ async def test_another_towns_receipt_is_checked_with_that_towns_keys_and_says_so
     assert "本物の受付証です" in body and "<dd>会津若松市</dd>" in body
     assert "これは会津若松市が出したものです。喜多方市ではなく、会津若松市の鍵で確かめました。" in body
     # The QR code on that town's receipt opens that town's own page.
-    assert verify.check_url("aizuwakamatsu", token) == f"http://aizuwakamatsu.localhost:8000/verify?r={token}"
+    shown = await site.get(f"/applications/{app_id}/receipt",
+                           headers={**site.as_user("aizuwakamatsu.resident"), "host": "aizuwakamatsu.localhost:8123"})
+    assert shown.status_code == 200, shown.text[:300]
+    expected = segno.make(f"http://aizuwakamatsu.localhost:8123/verify?r={token}", error="m")
+    assert qr_path(shown.text) == qr_path(expected.svg_inline(scale=2, border=4))
 
 
 async def test_garbage_and_oversized_input_get_a_message_not_a_500(site: GatewayClient) -> None:

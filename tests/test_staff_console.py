@@ -328,3 +328,34 @@ async def test_another_towns_admin_cannot_see_or_approve_a_towns_broadcasts(cons
     page = main_of((await console.get("/staff/broadcasts", headers=console.as_user(ADMIN))).text)
     item = page[page.index(f'id="broadcast-{cast_id}"'):]
     assert "承認待ち" in item[: item.index("</li>")]
+
+
+async def test_a_fee_taken_at_the_counter_is_recorded_and_reconciled_by_this_towns_staff_only(console: GatewayClient) -> None:
+    filed = await file_online(console)  # 住民票の写し, 300 円, to be paid at the counter
+    path = f"/staff/applications/{filed['id']}"
+    page = await console.get(path, headers=console.as_user(CASEWORKER))
+    assert "窓口での支払いを記録する" in page.text and "未払い" in main_of(page.text)
+    unchosen = await post_form(console, path, CASEWORKER, {"kind": "payment"})
+    assert unchosen.status_code == 422 and "受け取り方を選んでください" in unchosen.text
+    other = await post_form(console, path, OTHER_TOWN, {"kind": "payment", "method": "cash"})
+    assert other.status_code == 403
+    mine = await console.get(f"{APPS}/{filed['id']}", headers=console.as_user(CASEWORKER))
+    assert mine.json()["payment"]["state"] == "awaiting_payment"  # neither refusal recorded anything
+    recorded = await post_form(console, path, CASEWORKER, {"kind": "payment", "method": "cash"})
+    assert recorded.status_code in (302, 303) and recorded.headers["location"].endswith("?recorded=1")
+    shown = main_of((await console.get(path + "?recorded=1", headers=console.as_user(CASEWORKER))).text)
+    assert "支払いを記録しました" in shown and "支払い済み（窓口（現金））" in shown and "窓口での支払いを記録する" not in shown
+    twice = await post_form(console, path, CASEWORKER, {"kind": "payment", "method": "card"})
+    assert twice.status_code == 422
+
+    report = main_of((await console.get("/staff/payments", headers=console.as_user(CASEWORKER))).text)
+    assert filed["reference"] in report and "300" in report
+    csv = await console.get("/staff/payments.csv", headers=console.as_user(CASEWORKER))
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.startswith("\ufeff日時,受付番号,種別,方法,金額（円）") and f"{filed['reference']},支払い,現金,300" in csv.text
+    bad = await console.get("/staff/payments?day=きのう", headers=console.as_user(CASEWORKER))
+    assert bad.status_code == 422 and "2026-12-04 の形で" in bad.text
+    elsewhere = await console.get("/staff/payments", headers={**console.as_user(OTHER_TOWN), "host": "aizuwakamatsu.localhost"})
+    assert elsewhere.status_code == 200 and filed["reference"] not in elsewhere.text
+    for user in (OTHER_TOWN, "kitakata.resident"):
+        assert (await console.get("/staff/payments", headers=console.as_user(user))).status_code == 403

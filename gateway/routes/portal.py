@@ -6,6 +6,8 @@ the request to the portal service as one bus message; the portal renders the HTM
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 import msgspec
@@ -32,15 +34,22 @@ DISPLAY_MAX_AGE = 365 * 24 * 3600
 #: Prefixes that are never pages: an unknown API path is a JSON 404, not the portal's.
 NOT_PAGES = ("/api/", "/realms/", "/open311/", "/schema", "/auth/")
 #: Security headers for HTML: no framing, no inline script but our own, no referrer leaking paths.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+#: Forms post to the portal itself, and lead on to the payment provider's page (a fee).
+POLICY = (
+    "default-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'{payment}; base-uri 'none'"
+)
+
+
+@functools.cache
+def page_headers(payment_origin: str | None) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": POLICY.format(payment=f" {payment_origin}" if payment_origin else ""),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
 
 _REPLY = msgspec.json.Decoder(msg.PageReply)
 #: A page may take this many times the gateway's request timeout (the portal's reads are shorter).
@@ -105,6 +114,7 @@ async def page(request: Request[Any, Any, Any], state: State, caller: NamedDepen
         files=files,
         display=_display(request),
         csrf_token=token if isinstance(token, str) else "",
+        origin=f"{state.settings.public_scheme}://{state.resolver.host_of(request)}"[:300],
     )
     principal = None if caller.principal == ANONYMOUS else caller.principal
     # A page reads several services one after another, each within the portal's own timeout;
@@ -118,11 +128,13 @@ async def page(request: Request[Any, Any, Any], state: State, caller: NamedDepen
     if display is None and request.query_params.get("lang") in ("ja", "en") and request.cookies.get(LANG_COOKIE) != page_request.display.lang:
         display = page_request.display  # the language link: remembered, so the next page stays in it
     cookies = _cookies(display, secure=not state.settings.development)
+    headers = page_headers(state.settings.payment_page_origin)
     if reply.location is not None:
-        return Redirect(reply.location, status_code=303, cookies=cookies, headers=PAGE_HEADERS)
+        return Redirect(reply.location, status_code=303, cookies=cookies, headers=headers)
     if reply.file is not None and principal is not None:
         return await file_response(state.uploads, caller.tenant.slug, principal, reply.file)
-    headers = PAGE_HEADERS if reply.media_type.startswith("text/html") else {**PAGE_HEADERS, "Cache-Control": "public, max-age=3600"}
+    if not reply.media_type.startswith("text/html"):
+        headers = {**headers, "Cache-Control": "public, max-age=3600"}
     if reply.download is not None:
-        headers = {**PAGE_HEADERS, "Content-Disposition": content_disposition("attachment", reply.download)}
+        headers = {**page_headers(state.settings.payment_page_origin), "Content-Disposition": content_disposition("attachment", reply.download)}
     return Response(reply.html, status_code=reply.status, media_type=reply.media_type, cookies=cookies, headers=headers)

@@ -1,7 +1,7 @@
 """The whole platform served for a real browser: Debian's headless Chromium driven by Playwright.
 
-One stack (NATS, procedures, notifications with an SMTP sink, portal, insights, and the gateway
-with the development issuer) and one browser for the whole folder; each test opens its own
+One stack (NATS, procedures with the payment stand-in, notifications with an SMTP sink, portal,
+insights, and the gateway with the development issuer) and one browser for the whole folder; each test opens its own
 contexts (fresh cookies). Chromium resolves ``*.localhost`` to loopback by itself, so pages are opened at
 ``http://kitakata.localhost:<port>/`` exactly as a resident's browser would in development.
 
@@ -31,6 +31,8 @@ from services.runtime.database import create_engine, migrate, session_factory
 from gateway.devissuer.users import demo_residents
 from services.notifications.residents import import_people
 from services.notifications.smtp_sink import MailSink
+from services.psp_standin.server import Psp, running_psp
+from services.runtime.settings import PaymentSettings
 from tests import conftest as base
 from tests.browser import axe
 
@@ -68,6 +70,8 @@ class BrowserStack:
     api: base.GatewayClient
     #: The town's SMTP relay: every mail the notifications service sent.
     mail: MailSink
+    #: The payment provider: its hosted page, its webhooks, its own record of the money.
+    psp: Psp
 
     def url(self, host: str, path: str = "/") -> str:
         """``host`` is a town's slug or ``council``."""
@@ -98,20 +102,25 @@ async def browser_stack(nats_url: str, region: Region, tmp_path_factory: pytest.
 
     async with AsyncExitStack() as stack:
         sink = await stack.enter_async_context(base.mail_sink(data / "mail"))
-        await stack.enter_async_context(base.running_procedures(nats_url, urls["procedures"]))
+        psp = await stack.enter_async_context(running_psp("http://{tenant}.localhost/not-yet"))
+        payment = PaymentSettings(api_url=psp.url, secret_key=psp.secret_key, webhook_secret=psp.webhook_secret,
+                                  retry_seconds=0.5)
+        await stack.enter_async_context(base.running_procedures(nats_url, urls["procedures"], payment=payment))
         await stack.enter_async_context(
             base.running_notifications(nats_url, urls["notifications"], smtp=base.smtp_to(sink), region=region)
         )
         await stack.enter_async_context(base.running_portal(nats_url, urls["portal"], region))
         await stack.enter_async_context(base.running_insights(nats_url, urls["insights"], region))
         # Pages fan out to several services; on a busy 2-core machine 2 s is too tight for that.
-        gateway = await stack.enter_async_context(base.gateway_client(region, nats_url, timeout=10.0))
+        gateway = await stack.enter_async_context(
+            base.gateway_client(region, nats_url, timeout=10.0, payment_page_origin=psp.url))
+        psp.sender.url_template = f"http://{{tenant}}.localhost:{gateway.port}/api/v1/payments/webhook"
         # As `aizu seed` does in development: the demo residents are in their towns' directories.
         engine = create_engine(urls["notifications"])
         async with session_factory(engine)() as session:
             await import_people(session, demo_residents(region, gateway.issuer))
         await engine.dispose()
-        yield BrowserStack(port=gateway.port, region=region, api=gateway, mail=sink)
+        yield BrowserStack(port=gateway.port, region=region, api=gateway, mail=sink, psp=psp)
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +206,16 @@ async def sign_in(page: Page, stack: BrowserStack, username: str, host: str = "k
     await page.get_by_role("button", name=re.compile(rf"{re.escape(username)}$")).click()
     await page.wait_for_url(re.compile(rf"^{re.escape(stack.url(host, ''))}"))
     await page.wait_for_load_state()
+
+
+async def send(page: Page, pay: str = "counter") -> None:
+    """Check your answers: send the application; where it has a fee, to be paid as ``pay`` says
+    (``counter``, or ``online``: on to the provider's page)."""
+    labels = {"counter": "^(窓口で支払う|Pay at the counter)$", "online": "^(オンラインで支払う|Pay online)"}
+    choice = page.get_by_role("radio", name=re.compile(labels[pay]))
+    if await choice.count():
+        await choice.check()
+    await page.get_by_role("button", name=re.compile("この内容で申請する|Send this application")).click()
 
 
 async def reload_until(page: Page, url: str, shown: Locator, seconds: float = 15) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser import axe
-from tests.browser.conftest import DESKTOP, BrowserStack, NewContext, SignedIn
+from tests.browser.conftest import BrowserStack, DESKTOP, NewContext, SignedIn, send
 
 PUBLIC = [
     "/",
@@ -63,7 +63,7 @@ async def file_application(page: Page, stack: BrowserStack) -> str:
     """Submit 住民票の写し as the signed-in resident; the application's id."""
     await page.goto(stack.url("kitakata", "/procedures/juminhyo-copy"))
     await page.get_by_role("button", name=re.compile("次へ|Continue")).click()
-    await page.get_by_role("button", name=re.compile("この内容で申請する|Send this application")).click()
+    await send(page)
     await expect(page).to_have_url(re.compile(r"/applications/[^/?]+\?received=1"))
     found = re.search(r"/applications/([^/?]+)", page.url)
     assert found is not None

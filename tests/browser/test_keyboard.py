@@ -3,6 +3,8 @@ first and lands in the main content, and the focused control is visibly marked."
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import expect
 
 from tests.browser.conftest import BrowserStack, NewContext, SignedIn
@@ -42,10 +44,14 @@ async def test_the_application_form_is_usable_by_keyboard(browser_stack: Browser
     # Check your answers: the send button is reached by keyboard too.
     await expect(page.get_by_role("heading", level=1, name="入力内容の確認")).to_be_visible()
     send = page.get_by_role("button", name="この内容で申請する")
+    online = page.get_by_role("radio", name=re.compile("^オンラインで支払う"))
     for _ in range(80):
         await page.keyboard.press("Tab")
+        if await online.evaluate("e => e === document.activeElement"):
+            await page.keyboard.press("ArrowDown")  # the radio group's next choice: 窓口で支払う
         if await send.evaluate("e => e === document.activeElement"):
             break
+    await expect(page.get_by_role("radio", name="窓口で支払う")).to_be_checked()
     await expect(send).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import BrowserStack, SignedIn
+from tests.browser.conftest import BrowserStack, SignedIn, send
 
 ADDRESS = "aida.susumu@example.jp"
 
@@ -56,7 +56,7 @@ async def test_email_chosen_in_the_settings_brings_the_next_message(
 
     await page.goto(browser_stack.url("kitakata", "/procedures/inkan-certificate"))
     await page.get_by_role("button", name="次へ（入力内容の確認）").click()
-    await page.get_by_role("button", name="この内容で申請する").click()
+    await send(page)
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
 
     mail = await _mail_to(browser_stack, ADDRESS, "印鑑")

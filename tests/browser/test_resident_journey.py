@@ -14,7 +14,7 @@ import uuid
 from playwright.async_api import Page, expect
 
 from tests.browser import axe
-from tests.browser.conftest import DESKTOP, BrowserStack, NewContext, reload_until, screenshot, sign_in
+from tests.browser.conftest import BrowserStack, DESKTOP, NewContext, reload_until, screenshot, send, sign_in
 
 PROCEDURE = "住民票の写しの交付請求"
 TOWN = "喜多方市"
@@ -88,7 +88,7 @@ async def _resident_files(page: Page, stack: BrowserStack, axe_source: str) -> s
     await page.get_by_role("radio", name="3通").check()
     await page.get_by_role("button", name="次へ（入力内容の確認）").click()
     await expect(page.locator("#fee-total")).to_have_text("合計 900 円")
-    await page.get_by_role("button", name="この内容で申請する").click()
+    await send(page)
 
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
     reference = await _dd(page, "受付番号")

@@ -6,14 +6,14 @@ import re
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import BrowserStack, SignedIn, screenshot
+from tests.browser.conftest import BrowserStack, SignedIn, screenshot, send
 
 
 async def test_a_resident_withdraws_an_application_once_asked(browser_stack: BrowserStack, signed_in: SignedIn) -> None:
     phone = await signed_in("kitakata.resident")
     await phone.goto(browser_stack.url("kitakata", "/procedures/juminhyo-copy"))
     await phone.get_by_role("button", name="次へ（入力内容の確認）").click()
-    await phone.get_by_role("button", name="この内容で申請する").click()
+    await send(phone)
     await expect(phone.get_by_role("status")).to_contain_text("受け付けました")
     application = re.search(r"/applications/([0-9a-f-]{36})", phone.url)
     assert application is not None, phone.url

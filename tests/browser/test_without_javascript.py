@@ -11,7 +11,7 @@ import re
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import BrowserStack, NewContext, SignedIn, sign_in
+from tests.browser.conftest import BrowserStack, NewContext, SignedIn, send, sign_in
 from tests.browser.test_accessibility import ADMIN, COUNCIL, PUBLIC, RESIDENT, STAFF, file_application
 
 
@@ -54,7 +54,7 @@ async def test_search_and_apply_post_without_javascript(browser_stack: BrowserSt
     await sign_in(page, browser_stack, "kitakata.resident", next_path="/procedures/juminhyo-copy")
     await expect(page.get_by_role("heading", level=1, name="住民票の写しの交付請求")).to_be_visible()
     await page.get_by_role("button", name="次へ（入力内容の確認）").click()
-    await page.get_by_role("button", name="この内容で申請する").click()
+    await send(page)
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
     await expect(page.get_by_role("main").get_by_role("img", name="電子受付証のQRコード")).to_be_visible()
     await expect(page.get_by_role("main").locator("p.receipt")).to_contain_text(re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+"))
@@ -90,7 +90,7 @@ async def test_a_wrong_answer_is_named_at_its_field_without_javascript(
     await page.get_by_label(re.compile("^連絡先電話番号")).fill("0241-22-1111")
     await page.get_by_label(re.compile("^収集場所の住所")).fill("福島県喜多方市字寺町4780")  # not carried by this sign-in
     await page.get_by_role("button", name="次へ（入力内容の確認）").click()
-    await page.get_by_role("button", name="この内容で申請する").click()
+    await send(page)
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
 
 
@@ -108,7 +108,7 @@ async def test_a_password_level_resident_types_the_address_the_card_would_have_g
     await page.get_by_label(re.compile("^点数")).fill("1")
     await page.get_by_label(re.compile("^連絡先電話番号")).fill("0241-22-1111")
     await page.get_by_role("button", name="次へ（入力内容の確認）").click()
-    await page.get_by_role("button", name="この内容で申請する").click()
+    await send(page)
     await expect(page.get_by_role("heading", name="申請を受け付けました")).to_be_visible()
 
 

@@ -12,6 +12,7 @@ import msgspec
 from contracts import applications as apps
 from contracts import headers as h
 from contracts import notifications as notes
+from contracts import payments
 from contracts import procedures as procs
 from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure, from_validation_error
@@ -74,21 +75,28 @@ async def procedure(page: Page) -> PageReply:
     if page.request.method == "POST" and can_apply:
         attached = forms.attached(page, detail.fields)
         answers = {k: v for k, v in forms.answers(page, detail.fields, attached).items() if k not in verified}
-        filing = apps.SubmitApplication(code=detail.code, answers=answers)
+        chosen = page.field("payment")
+        filing = apps.SubmitApplication(code=detail.code, answers=answers,
+                                        payment=chosen if chosen in ("online", "counter") else None)  # type: ignore[arg-type]
         try:
             if page.field("change"):
                 pass  # back to the form with the answers as they were, at the field to change
             elif page.field("step") == "confirm":
+                if filing.payment is None and page.field("payment_asked"):
+                    return await _check_page(page, detail, filing, values, verified, key, attached,
+                                             {"payment": page.t("pay_choose")})
                 submitted = await page.fetch(PROCEDURES, apps.SUBMIT, filing, apps.Submitted, headers={h.IDEMPOTENCY_KEY: key})
+                if submitted.application.status == "awaiting_payment":
+                    return await _to_payment(page, submitted.application.id, "?received=1&unavailable=1")
                 return page.redirect(f"/applications/{submitted.application.id}?received=1")
             else:
-                checked = await page.fetch(PROCEDURES, apps.CHECK, filing, apps.CheckedApplication)
-                return page.render("check_answers.html", detail=detail, rows=_rows(page, detail, checked, values, verified),
-                                   fee=checked.fee, fee_per=_fee_per(detail), idempotency_key=key, kept=attached)
+                return await _check_page(page, detail, filing, values, verified, key, attached, {})
         except ServiceFailure as exc:
             if exc.envelope.code not in (ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST) or not exc.envelope.fields:
                 raise
             errors = field_errors(exc, page.lang)
+            if set(errors) == {"payment"}:  # everything else was right: the check page again, at the choice
+                return await _check_page(page, detail, filing, values, verified, key, attached, errors)
         values.update({f.name: page.field(f.name) for f in detail.fields if f.name not in verified and f.kind != "attachment"})
         attached = {name: upload for name, upload in attached.items() if name not in errors}
     return page.render(
@@ -104,6 +112,31 @@ async def procedure(page: Page) -> PageReply:
         kept=attached,
         idempotency_key=key,
     )
+
+
+async def _check_page(page: Page, detail: procs.ProcedureDetail, filing: apps.SubmitApplication, values: dict[str, Any],
+                      verified: set[str], key: str, attached: dict[str, Upload], errors: dict[str, str]) -> PageReply:
+    checked = await page.fetch(PROCEDURES, apps.CHECK, filing, apps.CheckedApplication)
+    return page.render("check_answers.html", status=422 if errors else 200, detail=detail,
+                       rows=_rows(page, detail, checked, values, verified), fee=checked.fee, fee_per=_fee_per(detail),
+                       online_payment=checked.online_payment, payment=filing.payment, errors=errors,
+                       idempotency_key=key, kept=attached)
+
+
+async def _to_payment(page: Page, application_id: str, otherwise: str) -> PageReply:
+    """To the payment provider's page for the fee; if it cannot be opened now, to the
+    application's page (``otherwise``), where the fee can be paid later."""
+    origin = page.request.origin
+    try:
+        if not origin:
+            raise ServiceFailure(ErrorEnvelope(code=ErrorCode.UNAVAILABLE, title="No portal address known"))
+        opened = await page.fetch(PROCEDURES, payments.PAY, payments.StartPayment(
+            application_id=application_id, return_origin=origin), payments.PaymentPage)
+    except ServiceFailure as exc:
+        if exc.envelope.code not in (ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.CONFLICT):
+            raise
+        return page.redirect(f"/applications/{application_id}{otherwise}")
+    return page.redirect(opened.url)
 
 
 class AnswerRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -168,11 +201,23 @@ async def counter_code(page: Page) -> PageReply:
 
 @routes.page("/applications/{id}", audience="resident")
 async def application(page: Page) -> PageReply:
-    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
+    wanted = page.params["id"]
+    if page.query("paid"):
+        # Back from the provider's page: looked up there now, not left to its notification.
+        detail = await page.fetch(PROCEDURES, payments.CONFIRM, payments.ConfirmPayment(application_id=wanted[:36]),
+                                  apps.ApplicationDetail)
+    else:
+        detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=wanted), apps.ApplicationDetail)
     receipt = None
     if page.query("received"):
         receipt = await page.fetch(PROCEDURES, apps.RECEIPT, apps.GetApplication(id=detail.summary.id), apps.Receipt)
     return page.render("application.html", detail=detail, receipt=receipt, local=local)
+
+
+@routes.page("/applications/{id}/pay", methods=("POST",), audience="resident")
+async def pay(page: Page) -> PageReply:
+    """Pay the fee now (or again, after a page that ran out): to the provider's page."""
+    return await _to_payment(page, page.params["id"][:36], "?unavailable=1")
 
 
 @routes.page("/applications/{id}/withdraw", methods=("GET", "POST"), audience="resident")

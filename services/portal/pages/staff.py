@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from contracts import applications as apps
+from contracts import payments
 from contracts import procedures as procs
 from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
-from services.portal.pages import staff_broadcasts, staff_counter, staff_templates, staff_words  # noqa: F401 (words register on import)
+from services.portal.pages import staff_broadcasts, staff_counter, staff_payments, staff_templates, staff_words  # noqa: F401 (words register on import)
 from services.portal.pages.resident import send_attachment
 from services.portal.view import local
 from services.portal.routing import Routes
@@ -126,7 +127,21 @@ async def application(page: Page) -> PageReply:
     app_id = page.params["id"]
     errors: dict[str, str] = {}
     refused: ServiceFailure | None = None
-    if page.request.method == "POST":
+    if page.request.method == "POST" and page.field("kind") in ("payment", "refund"):
+        method = page.field("method")
+        if method not in ("cash", "card"):
+            errors["method"] = page.t("staff_payment_choose")
+        else:
+            record = payments.CounterPayment(application_id=app_id, method=method, kind=page.field("kind"))  # type: ignore[arg-type]
+            try:
+                await page.fetch(PROCEDURES, payments.RECORD, record, apps.ApplicationDetail)
+            except ServiceFailure as exc:
+                if exc.envelope.code not in MOVE_ERRORS:
+                    raise
+                errors["method"] = exc.envelope.detail or exc.envelope.title
+            else:
+                return page.redirect(f"/staff/applications/{app_id}?recorded=1")
+    elif page.request.method == "POST":
         to = page.field("to")
         if not to:
             errors["to"] = page.t("staff_choose_status")
@@ -172,5 +187,6 @@ async def procedures(page: Page) -> PageReply:
 
 
 routes.include(staff_counter.routes)
+routes.include(staff_payments.routes)
 routes.include(staff_templates.routes)
 routes.include(staff_broadcasts.routes)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import segno
@@ -51,44 +49,16 @@ _REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where residents reach a town (``https://<town>.<AIZU_BASE_DOMAIN>``): the QR code needs a
-    full address. Read once from the environment the gateway has too; None when it is not known
-    (outside development without ``AIZU_BASE_DOMAIN``): then the QR code carries the receipt alone."""
-
-    base_domain: str | None
-    development: bool
-    port: str
-
-    @classmethod
-    def from_env(cls) -> Origin:
-        development = os.environ.get("AIZU_ENV", "development") == "development"
-        base = os.environ.get("AIZU_BASE_DOMAIN") or ("localhost" if development else None)
-        return cls(base_domain=base.lower() if base else None, development=development,
-                   port=os.environ.get("AIZU_GATEWAY_PORT", "8000"))
-
-    def of(self, slug: str) -> str | None:
-        if self.base_domain is None:
-            return None
-        if self.development:
-            return f"http://{slug}.{self.base_domain}:{self.port}"
-        return f"https://{slug}.{self.base_domain}"
-
-
-ORIGIN = Origin.from_env()
-
-
-def check_url(slug: str, token: str, origin: Origin = ORIGIN) -> str | None:
-    """The address a receipt's QR code opens: this page at the issuing town, carrying the receipt."""
-    base = origin.of(slug)
-    return f"{base}{PATH}?{PARAM}={token}" if base else None
+def check_url(origin: str, token: str) -> str | None:
+    """The address a receipt's QR code opens: this page at the town the caller reached
+    (``PageRequest.origin``), carrying the receipt; None when that is not known."""
+    return f"{origin}{PATH}?{PARAM}={token}" if origin else None
 
 
 def receipt_qr(token: str, page: Page) -> Markup:
     """The receipt as an inline SVG QR code, named for screen readers (a template filter)."""
     title = page.t("receipt_qr_title")
-    svg = segno.make(check_url(page.tenant.slug, token) or token, error="m").svg_inline(
+    svg = segno.make(check_url(page.request.origin, token) or token, error="m").svg_inline(
         scale=2, border=4, dark="#000", light="#fff", title=title, svgclass="qr"
     )
     # The reader's name for it, and a size that fits a phone yet stays large enough to scan.
