@@ -100,7 +100,8 @@ def authorised_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Author
 ALLOWED: dict[str, list[str]] = {
     "gateway": ["aizu.kitakata.procedures.list", "aizu.kitakata.portal.page", "aizu.audit.kitakata.cross_town",
                 "$KV.aizu_sessions.abc", "$O.aizu_uploads.C.abc", "$JS.API.STREAM.NAMES"],
-    "procedures": ["aizu.evt.kitakata.application.submitted", "aizu.audit.kitakata.staff_read", "_INBOX.x",
+    "procedures": ["aizu.evt.kitakata.application.submitted", "aizu.evt.kitakata.payment.settled",
+                   "aizu.audit.kitakata.staff_read", "_INBOX.x",
                    "$JS.API.STREAM.NAMES", "$O.aizu_uploads.C.abc"],
     "notifications": ["aizu.evt.kitakata.broadcast.released", "aizu.evt.kitakata.broadcast.emergency",
                       "aizu.evt.kitakata.delivery.finished",
@@ -112,7 +113,8 @@ ALLOWED: dict[str, list[str]] = {
 }
 DENIED: dict[str, list[str]] = {
     # Events and dead letters are written only by the service that owns them.
-    "gateway": ["aizu.evt.kitakata.application.submitted", "aizu.evt.kitakata.x", "aizu.dlq.kitakata.x"],
+    "gateway": ["aizu.evt.kitakata.application.submitted", "aizu.evt.kitakata.payment.settled", "aizu.evt.kitakata.x",
+                "aizu.dlq.kitakata.x"],
     "procedures": ["aizu.evt.kitakata.broadcast.released", "aizu.evt.kitakata.broadcast.emergency",
                    "aizu.kitakata.notifications.inbox",
                    "aizu.dlq.kitakata.notifications.delivery"],
