@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from py_vapid import Vapid02
 
 from services.notifications import webhooks
 from services.notifications.webpush import b64url, unb64url
+from services.runtime import local_servers
 
 
 @dataclass
@@ -100,8 +100,7 @@ class Servers:
 @asynccontextmanager
 async def channel_servers() -> AsyncIterator[Servers]:
     app = Servers()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = local_servers.bound_socket()
     port = sock.getsockname()[1]
     app.base = f"http://127.0.0.1:{port}"
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

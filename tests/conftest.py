@@ -348,9 +348,7 @@ async def gateway_client(
 ) -> AsyncIterator[GatewayClient]:
     """The gateway, served for real, and a client whose requests carry ``host`` unless told otherwise."""
     # Bound before the app is built (its issuer URL names the port) and kept until uvicorn listens.
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = local_servers.bound_socket()
     port = sock.getsockname()[1]
     settings = gateway_settings(nats_url, port, **overrides)
     app = create_app(region, settings)

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -17,6 +16,7 @@ import uvicorn
 from services.psp_standin import SECRET_KEY, WEBHOOK_SECRET, api
 from services.psp_standin.ledger import Ledger, public
 from services.psp_standin.webhooks import Faults, Sender
+from services.runtime import local_servers
 
 log = logging.getLogger(__name__)
 #: How often open pages past their time are expired.
@@ -71,19 +71,12 @@ class Psp:
             self.ledger.sweep()
 
 
-def _bound(host: str, port: int) -> socket.socket:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
-
-
 @asynccontextmanager
 async def running_psp(webhook_url_template: str, host: str = "127.0.0.1", port: int = 0, secret_key: str = SECRET_KEY,
                       webhook_secret: str = WEBHOOK_SECRET) -> AsyncIterator[Psp]:
     """The stand-in on a loopback port, sending its webhooks to ``webhook_url_template``
     (``{tenant}`` is the paying town)."""
-    sock = _bound(host, port)
+    sock = local_servers.bound_socket(host, port)
     psp = Psp(f"http://{host}:{sock.getsockname()[1]}", webhook_url_template, secret_key, webhook_secret)
     server = uvicorn.Server(uvicorn.Config(api.app(psp.ledger, psp.secret_key), log_level="warning", lifespan="on"))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
