@@ -364,13 +364,15 @@ class Applications:
         await self.filer.file(Filing(tenant=ctx.tenant, rows=rows, numbering=numbering))
         return answer[0]
 
-    async def _load(self, ctx: Context, application_id: str, lock: bool = False) -> tuple[Application, str]:
-        """The application and the caller's role towards it; 404 for anything not theirs to see."""
+    async def _load(self, ctx: Context, application_id: str, lock: bool = False,
+                    session: AsyncSession | None = None) -> tuple[Application, str]:
+        """The application and the caller's role towards it; 404 for anything not theirs to see
+        (read in ``session``, by default the request's)."""
         role = role_of(ctx.principal, ctx.tenant)
         query = select(Application).where(Application.tenant == ctx.tenant, Application.id == application_id)
         if lock:
             query = query.with_for_update()  # PostgreSQL: concurrent moves of one application queue up
-        app = (await ctx.session.execute(query)).scalar_one_or_none()
+        app = (await (session or ctx.session).execute(query)).scalar_one_or_none()
         if app is None or (role == workflow.RESIDENT and app.applicant_subject != ctx.principal.subject):
             # Another resident's application is reported as absent, not as forbidden.
             raise failure(ErrorCode.NOT_FOUND, "No such application", "there is no such application here")

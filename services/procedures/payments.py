@@ -71,6 +71,11 @@ def shown(row: PaymentRow, state: str | None = None, online: bool = False) -> ms
                        refunded_at=utc(row.refunded_at) if row.refunded_at else None, online=online)
 
 
+#: The provider's notifications that change something here; any other is taken and left alone.
+CHECKOUT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.expired"})
+HANDLED = CHECKOUT_EVENTS | {"charge.refunded"}
+
+
 async def payment_of(session: AsyncSession, tenant: str, application_id: str, lock: bool = False) -> PaymentRow | None:
     query = select(PaymentRow).where(PaymentRow.tenant == tenant, PaymentRow.application_id == application_id)
     return (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
@@ -85,46 +90,53 @@ class Payments:
         self.applications = applications
         self.settings = settings
         self.provider = Provider(settings)
-        #: Payment writes of this copy one at a time (PostgreSQL also locks the rows, for other copies).
-        self._writing = asyncio.Lock()
 
     # -- the resident pays online ------------------------------------------------------------
 
     async def start(self, ctx: Context, req: msg.StartPayment) -> msg.PaymentPage:
-        """The provider's page for this application's fee: the open one, or a new one."""
-        app, role = await self.applications._load(ctx, req.application_id)
+        """The provider's page for this application's fee: the open one, or a new one. Its checks
+        read beside the writer (``ctx.reads``); the write locks the rows and looks again."""
+        app, role = await self.applications._load(ctx, req.application_id, session=ctx.reads)
         if role != workflow.RESIDENT:
             raise failure(ErrorCode.FORBIDDEN, "Residents pay their own fees", "staff record counter payments instead")
         if not self.provider.online:
             raise _conflict("Online payment not offered", "this platform takes fees at the counter only")
-        payment = await payment_of(ctx.session, ctx.tenant, app.id)
+        payment = await payment_of(ctx.reads, ctx.tenant, app.id)
         if payment is None or payment.state not in OWED:
             raise _conflict("Nothing to pay", f"the fee is {payment.state if payment else 'not charged'}")
         origin = _town_origin(req.return_origin, ctx.tenant)
         now = datetime.now(UTC)
-        attempts = (await ctx.session.execute(
+        attempts = (await ctx.reads.execute(
             select(PaymentAttemptRow).where(PaymentAttemptRow.tenant == ctx.tenant, PaymentAttemptRow.application_id == app.id)
         )).scalars().all()
         open_ = [a for a in attempts if a.state == "open" and utc(a.expires_at) > now + FRESH_ENOUGH]
         if open_:
             return msg.PaymentPage(url=open_[0].url, expires_at=utc(open_[0].expires_at))
-        procedure = await self.applications.procedure(ctx, app.code)
-        page = f"{origin}/applications/{app.id}"
+        amount, code, reference, tried = payment.amount_yen, app.code, app.reference or "", len(attempts)
+        await idle(ctx.reads)
+        procedure = await self.applications.procedure(ctx, code)
+        await idle(ctx.session)  # the catalog's read, if it was not cached
+        page = f"{origin}/applications/{req.application_id}"
         # The key names the attempt: two taps at once ask for the same page and get the same one.
         checkout = await self._call(self.provider.checkout(
-            attempt=f"{ctx.tenant}:{app.id}:{len(attempts)}", amount_yen=payment.amount_yen,
-            item=f"{procedure.name_ja}（{app.reference or ''}）", success_url=f"{page}?paid=1", cancel_url=f"{page}?unpaid=1",
-            metadata={"tenant": ctx.tenant, "application_id": app.id, "reference": app.reference or ""},
+            attempt=f"{ctx.tenant}:{req.application_id}:{tried}", amount_yen=amount,
+            item=f"{procedure.name_ja}（{reference}）", success_url=f"{page}?paid=1", cancel_url=f"{page}?unpaid=1",
+            metadata={"tenant": ctx.tenant, "application_id": req.application_id, "reference": reference},
             expires_at=now + timedelta(seconds=self.settings.window_seconds)))
-        await idle(ctx.session)
-        async with self._writing, ctx.session.begin():
-            known = await ctx.session.get(PaymentAttemptRow, checkout.session_id)
-            if known is None:
+        async with ctx.session.begin():
+            # Two taps at once: the second waits here for the first, then finds its attempt.
+            row, payment = await self._locked(ctx.session, ctx.tenant, req.application_id)
+            owed = payment is not None and payment.state in OWED
+            if owed and await ctx.session.get(PaymentAttemptRow, checkout.session_id) is None:
                 ctx.session.add(PaymentAttemptRow(session_id=checkout.session_id, tenant=ctx.tenant, application_id=req.application_id,
                                                   url=checkout.url, state="open", created_at=now, expires_at=checkout.expires_at))
-            payment = await payment_of(ctx.session, ctx.tenant, req.application_id, lock=True)
             if payment is not None and payment.state == "expired":
-                await self._set(ctx.session, ctx.tenant, req.application_id, payment, "awaiting_payment", now)
+                self._set(row, payment, "awaiting_payment", now)
+            state = payment.state if payment is not None else "not charged"
+        if not owed:
+            # Paid (or withdrawn) while the page was being opened: that page must not take money.
+            await self._call(self.provider.expire(checkout.session_id))
+            raise _conflict("Nothing to pay", f"the fee is {state}")
         return msg.PaymentPage(url=checkout.url, expires_at=checkout.expires_at)
 
     async def confirm(self, ctx: Context, req: msg.ConfirmPayment) -> apps.ApplicationDetail:
@@ -156,10 +168,12 @@ class Payments:
         if town is not None and town != ctx.tenant:
             raise failure(ErrorCode.BAD_REQUEST, "Another town's notification",
                           f"this notification is for {town!r}, sent to {ctx.tenant!r}")
-        if await ctx.session.get(ProviderEventRow, (ctx.tenant, note.id)) is not None:
+        if note.type not in HANDLED:
+            return msg.Received(event=note.id)  # taken, and nothing to do (the provider sends every kind)
+        if await ctx.reads.get(ProviderEventRow, (ctx.tenant, note.id)) is not None:
             return msg.Received(event=note.id, duplicate=True)
-        await idle(ctx.session)
-        if note.type in ("checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.expired"):
+        await idle(ctx.reads)
+        if note.type in CHECKOUT_EVENTS:
             obj = note.object
             await self._checkout_changed(ctx.session, ctx.tenant, Checkout(
                 session_id=obj["id"], url=obj.get("url") or "", status=obj["status"],
@@ -168,9 +182,9 @@ class Payments:
                 metadata=dict(obj.get("metadata") or {})))
         elif note.type == "charge.refunded":
             intent = note.object.get("payment_intent")
-            row = (await ctx.session.execute(select(PaymentRow.application_id).where(
+            row = (await ctx.reads.execute(select(PaymentRow.application_id).where(
                 PaymentRow.tenant == ctx.tenant, PaymentRow.payment_intent == intent))).scalar_one_or_none()
-            await idle(ctx.session)
+            await idle(ctx.reads)
             if row is not None:
                 await self.refund(ctx.session, ctx.tenant, row)
         await idle(ctx.session)
@@ -190,21 +204,20 @@ class Payments:
     async def _settle(self, session: AsyncSession, tenant: str, checkout: Checkout, charge: str | None) -> None:
         """A paid checkout: the payment paid and the application into the queue, once."""
         refund_after = None
-        async with self._writing, session.begin():
-            attempt = await session.get(PaymentAttemptRow, checkout.session_id, with_for_update=True)
-            if attempt is None or attempt.tenant != tenant:
+        async with session.begin():
+            locked = await self._attempt(session, tenant, checkout.session_id)
+            if locked is None:
                 log.warning("a paid checkout %s that %s never opened", checkout.session_id, tenant)
                 return
+            app, payment, attempt = locked
             attempt.state = "complete"
-            payment = await payment_of(session, tenant, attempt.application_id, lock=True)
             if payment is None or payment.state not in (*OWED, "cancelled"):
                 return  # paid already: this is the other of webhook and return, or a replay
             now = datetime.now(UTC)
             payment.method, payment.payment_intent, payment.charge, payment.paid_at = "online", checkout.payment_intent, charge, now
-            app = await self._application(session, tenant, attempt.application_id)
             # Paid after it was withdrawn (the page was still open): the money goes back.
             owed = payment.state != "cancelled" and app.status not in ("withdrawn", "rejected")
-            await self._set(session, tenant, app.id, payment, "paid" if owed else "refund_pending", now)
+            self._set(app, payment, "paid" if owed else "refund_pending", now)
             await self._ledger(session, app, "payment", "online", payment.amount_yen, charge, PROVIDER_ACTOR, now)
             if app.status == "awaiting_payment":
                 self._move(session, app, "received", now, "手数料のお支払いを確認しました")
@@ -215,17 +228,17 @@ class Payments:
             await self.refund(session, tenant, refund_after)
 
     async def _expired(self, session: AsyncSession, tenant: str, session_id: str) -> None:
-        async with self._writing, session.begin():
-            attempt = await session.get(PaymentAttemptRow, session_id, with_for_update=True)
-            if attempt is None or attempt.tenant != tenant or attempt.state != "open":
+        async with session.begin():
+            locked = await self._attempt(session, tenant, session_id)
+            if locked is None or locked[2].state != "open":
                 return
+            app, payment, attempt = locked
             attempt.state = "expired"
             still_open = (await session.execute(select(func.count()).select_from(PaymentAttemptRow).where(
                 PaymentAttemptRow.tenant == tenant, PaymentAttemptRow.application_id == attempt.application_id,
                 PaymentAttemptRow.state == "open"))).scalar_one()
-            payment = await payment_of(session, tenant, attempt.application_id, lock=True)
             if payment is not None and payment.state == "awaiting_payment" and payment.choice == "online" and not still_open:
-                await self._set(session, tenant, attempt.application_id, payment, "expired", datetime.now(UTC))
+                self._set(app, payment, "expired", datetime.now(UTC))
 
     # -- refunds and withdrawals -------------------------------------------------------------
 
@@ -235,11 +248,11 @@ class Payments:
         no longer owed."""
         if not app.payment_state or to not in ("rejected", "withdrawn"):
             return
-        payment = await payment_of(session, app.tenant, app.id, lock=True)
+        payment = await payment_of(session, app.tenant, app.id, lock=True)  # after the application, as everywhere
         if payment is not None and payment.state == "paid":
-            await self._set(session, app.tenant, app.id, payment, "refund_pending", now)
+            self._set(app, payment, "refund_pending", now)
         elif payment is not None and payment.state in OWED:
-            await self._set(session, app.tenant, app.id, payment, "cancelled", now)
+            self._set(app, payment, "cancelled", now)
 
     async def after_decision(self, session: AsyncSession, tenant: str, application_id: str) -> None:
         """After the move: close its open pages at the provider, and refund what was paid online."""
@@ -273,14 +286,13 @@ class Payments:
 
     async def _refunded(self, session: AsyncSession, tenant: str, application_id: str, method: str,
                         provider_reference: str | None, by: str) -> bool:
-        async with self._writing, session.begin():
-            payment = await payment_of(session, tenant, application_id, lock=True)
+        async with session.begin():
+            app, payment = await self._locked(session, tenant, application_id)
             if payment is None or payment.state != "refund_pending":
                 return False
             now = datetime.now(UTC)
             payment.refund, payment.refunded_at = provider_reference, now
-            await self._set(session, tenant, application_id, payment, "refunded", now)
-            app = await self._application(session, tenant, application_id)
+            self._set(app, payment, "refunded", now)
             await self._ledger(session, app, "refund", method, -payment.amount_yen, provider_reference, by, now)
         self.applications.committed(tenant)
         return True
@@ -301,14 +313,13 @@ class Payments:
                 raise _conflict("No refund due at the counter", "only a fee paid at the counter and now due back is refunded here")
             await self._refunded(ctx.session, ctx.tenant, req.application_id, req.method, None, ctx.principal.subject)
         else:
-            async with self._writing, ctx.session.begin():
-                payment = await payment_of(ctx.session, ctx.tenant, req.application_id, lock=True)
+            async with ctx.session.begin():
+                row, payment = await self._locked(ctx.session, ctx.tenant, req.application_id)
                 if payment is None or payment.state not in OWED:
                     raise _conflict("Nothing to pay", f"the fee is {payment.state if payment else 'not charged'}")
-                row = await self._application(ctx.session, ctx.tenant, req.application_id)
                 now = datetime.now(UTC)
                 payment.method, payment.paid_at = req.method, now
-                await self._set(ctx.session, ctx.tenant, req.application_id, payment, "paid", now)
+                self._set(row, payment, "paid", now)
                 await self._ledger(ctx.session, row, "payment", req.method, payment.amount_yen, None, ctx.principal.subject, now)
                 if row.status == "awaiting_payment":
                     self._move(ctx.session, row, "received", now, "窓口で手数料を受け取りました", actor=ctx.principal.subject,
@@ -343,14 +354,29 @@ class Payments:
             raise failure(ErrorCode.UNAVAILABLE, "Payment provider unavailable",
                           f"the payment provider did not answer; nothing was charged ({exc})") from exc
 
-    async def _application(self, session: AsyncSession, tenant: str, application_id: str) -> Application:
-        return (await session.execute(select(Application).where(
+    async def _locked(self, session: AsyncSession, tenant: str, application_id: str) -> tuple[Application, PaymentRow | None]:
+        """The application and its payment, locked in that order (as a move of the application
+        locks them), so that two writers of one application queue up instead of deadlocking."""
+        app = (await session.execute(select(Application).where(
             Application.tenant == tenant, Application.id == application_id).with_for_update())).scalar_one()
+        return app, await payment_of(session, tenant, application_id, lock=True)
 
-    async def _set(self, session: AsyncSession, tenant: str, application_id: str, payment: PaymentRow, state: str,
-                   now: datetime) -> None:
+    async def _attempt(self, session: AsyncSession, tenant: str,
+                       session_id: str) -> tuple[Application, PaymentRow | None, PaymentAttemptRow] | None:
+        """A checkout's application, payment and attempt, locked in that order; None if this town
+        never opened it."""
+        application_id = (await session.execute(select(PaymentAttemptRow.application_id).where(
+            PaymentAttemptRow.session_id == session_id, PaymentAttemptRow.tenant == tenant))).scalar_one_or_none()
+        if application_id is None:
+            return None
+        app, payment = await self._locked(session, tenant, application_id)
+        attempt = await session.get(PaymentAttemptRow, session_id, with_for_update=True, populate_existing=True)
+        assert attempt is not None  # attempts are never deleted
+        return app, payment, attempt
+
+    @staticmethod
+    def _set(app: Application, payment: PaymentRow, state: str, now: datetime) -> None:
         payment.state, payment.updated_at = state, now
-        app = await self._application(session, tenant, application_id)
         app.payment_state = state
 
     async def _ledger(self, session: AsyncSession, app: Application, kind: str, method: str, amount: int,

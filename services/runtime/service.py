@@ -42,16 +42,19 @@ Req = TypeVar("Req", bound=msgspec.Struct)
 class Context:
     """What a handler knows of its request. The database session opens on first use only."""
 
-    __slots__ = ("tenant", "principal", "headers", "_sessions", "_session")
+    __slots__ = ("tenant", "principal", "headers", "_sessions", "_session", "_readers", "_reads")
 
     def __init__(
-        self, tenant: str, principal: Principal, headers: dict[str, str], sessions: async_sessionmaker[AsyncSession]
+        self, tenant: str, principal: Principal, headers: dict[str, str], sessions: async_sessionmaker[AsyncSession],
+        readers: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.tenant = tenant
         self.principal = principal
         self.headers = headers
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self._readers = readers or sessions
+        self._reads: AsyncSession | None = None
 
     @property
     def trace_id(self) -> str | None:
@@ -65,9 +68,18 @@ class Context:
             self._session = self._sessions(info={rls.TENANT: self.tenant})
         return self._session
 
+    @property
+    def reads(self) -> AsyncSession:
+        """A session for reading only, beside :attr:`session`: a writing handler's checks before
+        it writes, which then do not wait for SQLite's one writing connection."""
+        if self._reads is None:
+            self._reads = self._readers(info={rls.TENANT: self.tenant})
+        return self._reads
+
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._reads):
+            if session is not None:
+                await session.close()
 
 
 Handler = Callable[[Context, Any], Awaitable[Any]]
@@ -274,7 +286,7 @@ class ServiceApp:
             raise from_validation_error(exc) from exc
         sessions = self._reader if ep.read_only else self._writer
         assert sessions is not None, "service not started"
-        ctx = Context(tenant, principal, incoming, sessions)
+        ctx = Context(tenant, principal, incoming, sessions, self._reader)
         try:
             result = await ep.handler(ctx, payload)
         finally:
