@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) -m bench.catalog
 	$(PY) -m bench.submissions --connections 64
 	$(PY) -m bench.broadcast
+	$(PY) -m bench.payments
 
 schema: $(STAMP)
 	$(VENV)/bin/aizu contracts export
