@@ -74,6 +74,9 @@ class TownFigures(msgspec.Struct, frozen=True, kw_only=True):
     #: Online filings by residents verified with a My Number Card / online filings whose
     #: assurance is known: the card-verified share of residents using the portal.
     card_verified_share: float | None
+    #: Fees paid in the window (online or at the counter), and the share paid online.
+    fees_paid: int | None = None
+    paid_online_share: float | None = None
     #: Names of the figures withheld because a count was under ``MINIMUM_COUNT``.
     suppressed: list[str] = []
 
@@ -88,6 +91,7 @@ class RegionalMedian(msgspec.Struct, frozen=True, kw_only=True):
     overdue: float | None
     delivery_rate: float | None
     card_verified_share: float | None
+    paid_online_share: float | None = None
     #: How many towns published each figure (name → towns); fewer than 3 makes the median null.
     towns: dict[str, int] = {}
 

@@ -26,6 +26,7 @@ from contracts import subjects
 from contracts.applications import ApplicationStatusChanged, ApplicationSubmitted, Transition
 from contracts.principal import Principal, encode
 from contracts.notifications import DeliveryFinished
+from contracts.payments import PaymentSettled
 from services.insights.events import standard_days
 from tests.conftest import BACKENDS, gateway_client, running_insights, running_procedures
 
@@ -65,6 +66,8 @@ def admin(town: str) -> Principal:
 async def publish(nc: nats.NATS, event: Any, msg_id: str | None = None) -> None:
     if isinstance(event, DeliveryFinished):
         subject = subjects.event(event.tenant, "delivery", "finished")
+    elif isinstance(event, PaymentSettled):
+        subject = subjects.event(event.tenant, "payment", "settled")
     else:
         name = "status_changed" if isinstance(event, ApplicationStatusChanged) else "submitted"
         subject = subjects.event(event.tenant, "application", name)
@@ -92,6 +95,14 @@ def delivery(town: str, day: date, outcome: str = "delivered") -> DeliveryFinish
     return DeliveryFinished(
         event_id=str(uuid.uuid4()), tenant=town, delivery_id=str(uuid.uuid4()), channel="email", outcome=outcome,
         kind="application.status_changed", occurred_at=at(day, 16),
+    )
+
+
+def paid(town: str, day: date, method: str = "online", kind: str = "payment",
+         application_id: str | None = None) -> PaymentSettled:
+    return PaymentSettled(
+        event_id=str(uuid.uuid4()), tenant=town, application_id=application_id or str(uuid.uuid4()), kind=kind,  # type: ignore[arg-type]
+        method=method, amount_yen=600 if kind == "payment" else -600, at=at(day, 11),  # type: ignore[arg-type]
     )
 
 
@@ -128,7 +139,7 @@ async def insights(nats_url, insights_db, region):
 
 
 async def caught_up(service) -> None:
-    for part in ("applications", "deliveries"):
+    for part in ("applications", "deliveries", "payments"):
         await service.app.parts[part].caught_up(timeout=20)
 
 
@@ -167,8 +178,43 @@ async def test_every_figure_of_a_town_from_its_events(insights, nats_url, region
         median_processing_days=1.0, standard_processing_days=standard,
         # Late: two finished on Friday after a Wednesday due date, two counter filings still open.
         overdue=None, deliveries=7, delivery_rate=round(6 / 7, 4), card_verified_share=round(5 / 6, 4),
-        suppressed=["overdue"],
+        fees_paid=0, suppressed=["overdue"],  # no fee paid: zero, and no share
     )
+
+
+async def test_the_share_of_fees_paid_online_counts_each_application_once(insights, nats_url):
+    """payment.settled events from procedures: one fee per application however often it is told
+    (a replay, a refund afterwards), in the window of its payment; few payments are withheld."""
+    monday = a_week_of_our_own()
+    nc = insights.publisher
+    online = [paid("aizumisato", monday, "online") for _ in range(6)]
+    counter = [paid("aizumisato", monday + timedelta(days=1), method) for method in ("cash", "card")]
+    for event in [*online, *counter]:
+        await publish(nc, event)
+    # The same payment again under another event id, a refund of one, a payment after the window.
+    await publish(nc, msgspec.structs.replace(online[0], event_id=str(uuid.uuid4())))
+    await publish(nc, paid("aizumisato", monday + timedelta(days=2), "online", kind="refund",
+                           application_id=online[1].application_id))
+    await publish(nc, paid("aizumisato", monday + timedelta(days=8), "cash"))
+    for _ in range(3):
+        await publish(nc, paid("yanaizu", monday, "online"))
+    await caught_up(insights)
+
+    metrics = await figures(nats_url, monday, monday + timedelta(days=6))
+    aizumisato, yanaizu = town(metrics, "aizumisato"), town(metrics, "yanaizu")
+    assert (aizumisato.fees_paid, aizumisato.paid_online_share) == (8, 0.75)
+    assert (yanaizu.fees_paid, yanaizu.paid_online_share) == (None, None)
+    assert {"fees_paid", "paid_online_share"} <= set(yanaizu.suppressed)
+    assert metrics.regional_median.towns["paid_online_share"] >= 1
+    # The second week holds the late counter payment only (one: withheld).
+    later = town(await figures(nats_url, monday + timedelta(days=7), monday + timedelta(days=13)), "aizumisato")
+    assert later.fees_paid is None and "fees_paid" in later.suppressed
+    # The open-data CSV carries both figures.
+    data, _ = await ask(nats_url, "council", msg.TOWNS_CSV, msg.MetricsQuery(from_=monday, to=monday + timedelta(days=6)),
+                        COUNCIL_MEMBER)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    row = dict(zip(rows[0], next(r for r in rows if r[2] == "aizumisato")))
+    assert (row["手数料の支払件数 / fees_paid"], row["手数料のオンライン支払率 / paid_online_share"]) == ("8", "0.75")
 
 
 async def test_a_count_under_five_is_withheld_with_its_rates(insights, nats_url):
@@ -383,7 +429,7 @@ async def test_charts_are_accessible_svg_with_a_data_table(insights, nats_url):
     charts = msgspec.json.decode(data, type=msg.Charts)
     ids = [c.id for c in charts.charts]
     assert ids == ["online-filing-rate", "online-completion-rate", "processing-days", "delivery-rate",
-                   "card-verified-share", "online-filing-trend"]
+                   "card-verified-share", "paid-online-share", "online-filing-trend"]
     rate = charts.charts[0]
     assert rate.svg.startswith("<svg") and 'role="img"' in rate.svg
     assert '<title id="online-filing-rate-title">オンライン申請率</title>' in rate.svg

@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 APPLICATIONS_DURABLE = "insights-applications"
 DELIVERIES_DURABLE = "insights-deliveries"
+PAYMENTS_DURABLE = "insights-payments"
 
 
 def build(region: Region | None = None) -> ServiceApp:
@@ -40,13 +41,15 @@ def build(region: Region | None = None) -> ServiceApp:
             "deliveries": EventConsumer(
                 DELIVERIES_DURABLE, events_of("delivery", "finished"), events.DELIVERY, events.apply_delivery,
                 sessions, towns),
+            "payments": EventConsumer(
+                PAYMENTS_DURABLE, events_of("payment", "settled"), events.PAYMENT, events.apply_payment, sessions, towns),
         }
         for name, consumer in consumers.items():
             await consumer.subscribe(nc.jetstream())
             app.parts[name] = consumer
 
     async def stop_consumers() -> None:
-        for name in ("applications", "deliveries"):
+        for name in ("applications", "deliveries", "payments"):
             if name in app.parts:
                 await app.parts.pop(name).stop()
 

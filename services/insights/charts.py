@@ -26,6 +26,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "online_completion_rate": ("オンライン完結率", "Online completion rate"),
     "delivery_rate": ("通知到達率", "Notification delivery rate"),
     "card_verified_share": ("マイナンバーカード認証率", "Card-verified share"),
+    "paid_online_share": ("手数料のオンライン支払率", "Fees paid online"),
     "median_processing_days": ("処理日数（中央値）と標準処理日数", "Median processing days against the standard"),
     "trend": ("オンライン申請率の推移（週別）", "Online filing rate by week"),
     "town": ("団体", "Town"),
@@ -174,6 +175,7 @@ def all_charts(metrics: TownsMetrics, trends: Trends, lang: Lang) -> list[Chart]
                   marker="standard_processing_days"),
         bar_chart("delivery-rate", "delivery_rate", metrics, lang),
         bar_chart("card-verified-share", "card_verified_share", metrics, lang),
+        bar_chart("paid-online-share", "paid_online_share", metrics, lang),
         trend_chart("online-filing-trend", trends, lang),
     ]
 

@@ -1,7 +1,8 @@
 """The events the insights service reads, and how each becomes facts.
 
 Application events (``contracts.applications``) become one row per application; delivery
-outcomes (``contracts.notifications.DeliveryFinished``) one row per delivery, without its address.
+outcomes (``contracts.notifications.DeliveryFinished``) one row per delivery, without its address;
+fees paid (``contracts.payments.PaymentSettled``) one row per application, online or not.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from contracts.applications import (
     ApplicationSubmitted,
 )
 from contracts.notifications import DeliveryFinished
+from contracts.payments import PaymentSettled
 from contracts.tenants import Region
-from services.insights.models import ApplicationFact, DeliveryFact
+from services.insights.models import ApplicationFact, DeliveryFact, PaymentFact
 from services.runtime.database import utc
 
 #: Statuses after which the town's work is done (as the procedures' workflow says).
@@ -29,6 +31,7 @@ CARD = "jpki"
 
 APPLICATION = msgspec.json.Decoder(ApplicationEvent)
 DELIVERY = msgspec.json.Decoder(DeliveryFinished)
+PAYMENT = msgspec.json.Decoder(PaymentSettled)
 
 
 def standard_days(region: Region, tenant: str, code: str) -> int | None:
@@ -100,3 +103,12 @@ async def apply_delivery(session: AsyncSession, event: DeliveryFinished) -> None
         tenant=event.tenant, delivery_id=event.delivery_id, channel=event.channel, kind=event.kind,
         outcome=event.outcome, occurred_at=event.occurred_at.astimezone(UTC),
     ))
+
+
+async def apply_payment(session: AsyncSession, event: PaymentSettled) -> None:
+    """A fee paid: how (online or at the counter) and when, once per application (the first
+    payment; a refund later changes nothing about how the fee was paid)."""
+    if event.kind != "payment" or await session.get(PaymentFact, (event.tenant, event.application_id)) is not None:
+        return
+    session.add(PaymentFact(tenant=event.tenant, application_id=event.application_id, online=event.method == "online",
+                            paid_at=event.at.astimezone(UTC)))

@@ -21,7 +21,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 MEDIAN_MIN_TOWNS = 3
 MEDIAN_FIELDS = (
     "online_filing_rate", "online_completion_rate", "median_processing_days", "standard_processing_days",
-    "overdue", "delivery_rate", "card_verified_share",
+    "overdue", "delivery_rate", "card_verified_share", "paid_online_share",
 )
 
 
@@ -41,6 +41,12 @@ class AppRow:
 class DeliveryRow:
     outcome: str
     occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    online: bool
+    paid_at: datetime
 
 
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -99,11 +105,14 @@ class _Publisher:
 
 
 def town_figures(
-    town: Tenant, apps: Iterable[AppRow], deliveries: Iterable[DeliveryRow], today: date
+    town: Tenant, apps: Iterable[AppRow], deliveries: Iterable[DeliveryRow], today: date,
+    payments: Iterable[PaymentRow] = (),
 ) -> TownFigures:
-    """``apps``: filings submitted in the window; ``deliveries``: those finished in it."""
+    """``apps``: filings submitted in the window; ``deliveries``: those finished in it;
+    ``payments``: fees paid in it."""
     apps = list(apps)
     deliveries = list(deliveries)
+    payments = list(payments)
     online = [a for a in apps if a.channel == "online"]
     finished = [a for a in apps if a.finished_at is not None and a.finished_status != "withdrawn"]
     completed_online = [a for a in finished if a.channel == "online" and not a.counter_visit]
@@ -128,6 +137,8 @@ def town_figures(
         deliveries=p.count("deliveries", len(deliveries)),
         delivery_rate=p.rate("delivery_rate", len(delivered), len(deliveries)),
         card_verified_share=p.rate("card_verified_share", len(card), len(assured)),
+        fees_paid=p.count("fees_paid", len(payments)),
+        paid_online_share=p.rate("paid_online_share", sum(1 for f in payments if f.online), len(payments)),
         suppressed=p.suppressed,
     )
 

@@ -20,12 +20,13 @@ from services.insights.figures import (
     TOKYO,
     AppRow,
     DeliveryRow,
+    PaymentRow,
     bounds,
     regional_median,
     town_figures,
     weeks,
 )
-from services.insights.models import ApplicationFact, DeliveryFact
+from services.insights.models import ApplicationFact, DeliveryFact, PaymentFact
 from services.runtime import rls
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
@@ -42,14 +43,19 @@ def window(start: date | None, end: date | None) -> msg.Window:
 class Facts:
     """One town's facts for a window."""
 
-    def __init__(self, apps: list[AppRow], deliveries: list[DeliveryRow]) -> None:
+    def __init__(self, apps: list[AppRow], deliveries: list[DeliveryRow], payments: list[PaymentRow]) -> None:
         self.apps = apps
         self.deliveries = deliveries
+        self.payments = payments
 
     def between(self, start: date, end: date) -> Facts:
         lo, hi = bounds(start, end)
         return Facts([a for a in self.apps if lo <= a.submitted_at < hi],
-                     [d for d in self.deliveries if lo <= d.occurred_at < hi])
+                     [d for d in self.deliveries if lo <= d.occurred_at < hi],
+                     [f for f in self.payments if lo <= f.paid_at < hi])
+
+    def figures(self, town: Tenant, today: date) -> msg.TownFigures:
+        return town_figures(town, self.apps, self.deliveries, today, self.payments)
 
 
 #: Columns, not mapped objects: a council request reads every town's window of facts.
@@ -81,12 +87,16 @@ async def _load_towns(session: AsyncSession, towns: list[Tenant], lo: datetime, 
         deliveries = (await session.execute(select(DeliveryFact.outcome, DeliveryFact.occurred_at).where(
             DeliveryFact.tenant == town.slug, DeliveryFact.occurred_at >= lo, DeliveryFact.occurred_at < hi,
         ))).all()
+        payments = (await session.execute(select(PaymentFact.online, PaymentFact.paid_at).where(
+            PaymentFact.tenant == town.slug, PaymentFact.paid_at >= lo, PaymentFact.paid_at < hi,
+        ))).all()
         found[town.slug] = Facts(
             [AppRow(channel=channel, submitted_at=utc(submitted), due_on=due, standard_days=standard,
                     finished_at=utc(finished) if finished else None, finished_status=status,
                     counter_visit=counter, card_verified=card)
              for channel, submitted, due, standard, finished, status, counter, card in apps],
             [DeliveryRow(outcome=o, occurred_at=utc(at)) for o, at in deliveries],
+            [PaymentRow(online=online, paid_at=utc(at)) for online, at in payments],
         )
     return found
 
@@ -101,7 +111,7 @@ class Metrics:
 
     def _figures(self, shown: set[str], facts: dict[str, Facts], span: msg.Window) -> msg.TownsMetrics:
         today = datetime.now(TOKYO).date()
-        every = [town_figures(t, facts[t.slug].apps, facts[t.slug].deliveries, today) for t in self.region.towns]
+        every = [facts[t.slug].figures(t, today) for t in self.region.towns]
         return msg.TownsMetrics(
             from_=span[0], to=span[1], generated_at=datetime.now(UTC),
             towns=[f for f in every if f.town in shown], regional_median=regional_median(every),
@@ -114,8 +124,7 @@ class Metrics:
         for monday, first, last in weeks(*span):
             week = []
             for town in self.region.towns:
-                part = facts[town.slug].between(first, last)
-                figures = town_figures(town, part.apps, part.deliveries, today)
+                figures = facts[town.slug].between(first, last).figures(town, today)
                 week.append(figures)
                 series[town.slug].append(msg.WeekFigures(week_start=monday, figures=figures))
             medians.append(msg.WeekMedian(week_start=monday, median=regional_median(week)))

@@ -57,6 +57,19 @@ class DeliveryFact(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PaymentFact(Base):
+    """How one application's fee was paid: online or at the counter (cash or card), and when.
+    No amount, no name: the council's figure is the share paid online."""
+
+    __tablename__ = "payment_facts"
+    __table_args__ = (Index("ix_payment_facts_paid", "tenant", "paid_at"),)
+
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    online: Mapped[bool] = mapped_column(Boolean)
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ProcessedEvent(Base):
     """An event already counted: a redelivered or re-published copy counts nothing."""
 

@@ -24,6 +24,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("deliveries", "通知件数"),
     ("delivery_rate", "通知到達率"),
     ("card_verified_share", "マイナンバーカード認証率"),
+    ("fees_paid", "手数料の支払件数"),
+    ("paid_online_share", "手数料のオンライン支払率"),
 )
 #: Shown for a withheld figure, so that a reader tells it from "no data" (empty).
 SUPPRESSED = "秘匿(5件未満)/suppressed(<5)"
@@ -51,6 +53,7 @@ def csv_bytes(metrics: TownsMetrics) -> bytes:
         "" if v is None else str(v) for v in (
             median.online_filing_rate, None, median.online_completion_rate, median.median_processing_days,
             median.standard_processing_days, median.overdue, None, median.delivery_rate, median.card_verified_share,
+            None, median.paid_online_share,
         )
     )])
     return out.getvalue().encode("utf-8")

@@ -45,6 +45,7 @@ i18n.add({
     "col_overdue": ("期限超過", "Overdue"),
     "col_delivery": ("通知到達率", "Delivery rate"),
     "col_card": ("カード認証率", "Card-verified share"),
+    "col_paid_online": ("手数料のオンライン支払率", "Fees paid online"),
     "metrics_nav": ("指標", "Figures"),
 })
 
@@ -57,6 +58,7 @@ COLUMNS = (
     ("overdue", "col_overdue", "count"),
     ("delivery_rate", "col_delivery", "rate"),
     ("card_verified_share", "col_card", "rate"),
+    ("paid_online_share", "col_paid_online", "rate"),
 )
 
 
