@@ -274,6 +274,7 @@ async def test_push_routes_validate_the_subscription_and_are_residents_own(route
         ({**good, "keys": {**good["keys"], "auth": "not base64!"}}, "auth"),
         ({**good, "endpoint": "https://evil.example/push"}, "$.endpoint"),
         ({**good, "endpoint": "ftp://x"}, "endpoint"),
+        ({**good, "endpoint": "http://[push.example/"}, "$.endpoint"),  # an unclosed IPv6 bracket (was a 500)
         ({"endpoint": good["endpoint"]}, "keys"),
     ]
     for body, field in bad_cases:

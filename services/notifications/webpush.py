@@ -70,10 +70,13 @@ class PushSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     def allows(self, endpoint: str) -> bool:
         """Whether ``endpoint`` is on a known push service (and over https unless allowed otherwise)."""
-        parts = urlsplit(endpoint)
+        try:
+            parts = urlsplit(endpoint)
+            host = (parts.hostname or "").lower()
+        except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket)
+            return False
         if parts.scheme != "https" and not (self.allow_http and parts.scheme == "http"):
             return False
-        host = (parts.hostname or "").lower()
         return any(host == h or host.endswith("." + h) for h in self.hosts)
 
 
