@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 import msgspec
 
 from contracts.text import explain
+
+T = TypeVar("T")
 
 
 class ErrorCode(str, enum.Enum):
@@ -85,3 +88,11 @@ def from_validation_error(error: msgspec.ValidationError | msgspec.DecodeError) 
         detail=text,
         fields=[FieldError(field=field, message_ja=ja, message_en=en)],
     )
+
+
+def convert(values: object, type_: type[T]) -> T:
+    """``msgspec.convert`` whose failure is a 422 naming the field, not an exception to crash on."""
+    try:
+        return msgspec.convert(values, type_)
+    except msgspec.ValidationError as exc:
+        raise from_validation_error(exc) from exc

@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from contracts import applications as apps
 from contracts import payments as msg
+from contracts.errors import convert
 from contracts.subjects import PROCEDURES
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
@@ -43,7 +44,7 @@ async def start_payment(state: State, caller: NamedDependency[Caller], applicati
                         data: JSONBody[PayBody]) -> Response[bytes]:
     """A resident pays their application's fee online, on the payment provider's page."""
     principal = await caller.resident()
-    start = msgspec.convert({"application_id": application_id, "return_origin": data.return_origin}, msg.StartPayment)
+    start = convert({"application_id": application_id, "return_origin": data.return_origin}, msg.StartPayment)
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.PAY, start, principal), 201)
 
 
@@ -56,7 +57,7 @@ async def start_payment(state: State, caller: NamedDependency[Caller], applicati
 async def confirm_payment(state: State, caller: NamedDependency[Caller], application_id: FromPath[str]) -> Response[bytes]:
     """Back from the provider's page: the payment is looked up there at once."""
     principal = await caller.resident_or_staff()
-    confirm = msgspec.convert({"application_id": application_id}, msg.ConfirmPayment)
+    confirm = convert({"application_id": application_id}, msg.ConfirmPayment)
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.CONFIRM, confirm, principal))
 
 
@@ -70,7 +71,7 @@ async def record_counter_payment(state: State, caller: NamedDependency[Caller], 
                                  data: JSONBody[CounterBody]) -> Response[bytes]:
     """A caseworker records a fee paid (or a refund handed back) at the counter, in cash or by card."""
     principal = await caller.staff()
-    record = msgspec.convert({"application_id": application_id, **msgspec.structs.asdict(data)}, msg.CounterPayment)
+    record = convert({"application_id": application_id, **msgspec.structs.asdict(data)}, msg.CounterPayment)
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.RECORD, record, principal))
 
 
