@@ -11,13 +11,14 @@ from litestar.datastructures import State
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
 from contracts.tenants import Region
 from gateway import problems
 from gateway.bodies import CheckedRequest
 from gateway.headers import security_headers
+from gateway.openapi import OpenAPIJson
 from gateway.ratelimit import RateLimiter, limited
 from gateway.bus import Bus
 from gateway.access import CallerProvider
@@ -28,6 +29,7 @@ from gateway.routes import faq
 from gateway.routes import broadcasts
 from gateway.routes import channels
 from gateway.routes import payments
+from gateway.routes.options import with_options
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
 from gateway.tokens import TokenVerifier
@@ -86,7 +88,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
         )
 
     return Litestar(
-        route_handlers=[
+        route_handlers=with_options([
             *extra,
             health.healthz,
             health.readyz,
@@ -133,7 +135,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             faq.search_faq,
             faq.unanswered_faq,
             portal.page,
-        ],
+        ]),
         state=State({"settings": settings, "resolver": resolver, "verifier": verifier, "limiter": limiter}),
         stores={"sessions": sessions},
         middleware=[
@@ -170,7 +172,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             version="1.0.0",
             path="/schema",
             # The docs page loads Swagger UI from a CDN: development only; production serves the JSON.
-            render_plugins=[SwaggerRenderPlugin()] if settings.development else [JsonRenderPlugin()],
+            render_plugins=[OpenAPIJson(), *([SwaggerRenderPlugin()] if settings.development else [])],
         ),
         debug=False,
     )

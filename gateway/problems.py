@@ -57,6 +57,8 @@ def _field(error: Any) -> Any:
     if not isinstance(error, dict) or "message" not in error or "field" in error:
         return error
     key, message = str(error.get("key") or ""), str(error["message"])
+    if key == "data" and message == "'data'":  # no body at all where one is required
+        return {"field": "$", "message_ja": "本文（JSON）がありません。", "message_en": "A JSON body is required"}
     field = ("$." + key if key else "$") if error.get("source", "body") == "body" else key
     ja, en = explain(message) or (f"入力内容が正しくありません: {message}", message)
     return {"field": field, "message_ja": ja, "message_en": en}

@@ -162,4 +162,10 @@ def limited(policy: str) -> Guard:
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         await connection.app.state.limiter.check(policy, client_address(connection))
 
+    guard.rate_policy = policy  # type: ignore[attr-defined]
     return guard
+
+
+def policy_of(guard: object) -> str | None:
+    """The policy of a guard made by :func:`limited` (the OpenAPI documents its 429)."""
+    return getattr(guard, "rate_policy", None)

@@ -67,6 +67,16 @@ async def test_a_count_that_is_not_a_whole_number_is_named(gateway: GatewayClien
     assert filed.status_code == 422  # filing refuses what the check refuses
 
 
+async def test_a_missing_body_or_key_is_named_in_both_languages(gateway: GatewayClient) -> None:
+    empty = await gateway.post(CHECK, headers=gateway.as_user(BASIC))
+    assert empty.status_code == 400 and empty.headers["content-type"] == "application/problem+json"
+    assert empty.json()["errors"] == [{"field": "$", "message_ja": "本文（JSON）がありません。", "message_en": "A JSON body is required"}]
+    keyless = await gateway.post(APPS, json=garbage(1), headers=gateway.as_user(BASIC))
+    assert keyless.status_code == 400, keyless.text
+    [error] = keyless.json()["errors"]
+    assert error["field"] == "Idempotency-Key" and error["message_ja"] and error["message_en"]
+
+
 async def test_the_check_is_no_way_around_the_towns_rules(gateway: GatewayClient) -> None:
     # Another town's caseworker cannot check (or learn from) a counter filing here.
     counter = {"code": "juminhyo-copy", "counter_applicant": {"name": "会田 花子", "address": "喜多方市", "birthdate": "1950-01-01"}}

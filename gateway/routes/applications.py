@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Response, get, post
 from litestar.datastructures import State
-from litestar.exceptions import ClientException
 from litestar.openapi import ResponseSpec
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
@@ -15,11 +14,17 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from contracts import applications as msg
 from contracts import headers as h
 from contracts.applications import Channel, IdempotencyKey, Status
+from contracts.errors import ErrorCode, FieldError, failure
 from contracts.subjects import PROCEDURES
 from contracts.uploads import Upload
 from gateway.access import Caller
 from gateway.uploads import file_response
 from gateway.routes.replies import documented, json_reply
+
+
+def _bad_key(message_en: str, message_ja: str) -> Exception:
+    field = FieldError(field="Idempotency-Key", message_ja=message_ja, message_en=message_en)
+    return failure(ErrorCode.BAD_REQUEST, message_en, message_en, [field])
 
 
 @post(
@@ -37,11 +42,11 @@ async def submit_application(
     """A resident submits online; a caseworker files at the counter with ``counter_applicant``."""
     principal = await caller.resident_or_staff()
     if not idempotency_key:
-        raise ClientException(detail="An Idempotency-Key header is required", extra=[{"field": "Idempotency-Key"}])
+        raise _bad_key("An Idempotency-Key header is required", "申請の重複を防ぐキー（Idempotency-Key）が必要です。")
     try:
         msgspec.convert(idempotency_key, IdempotencyKey)
     except msgspec.ValidationError as exc:
-        raise ClientException(detail=f"Idempotency-Key: {exc}", extra=[{"field": "Idempotency-Key"}]) from exc
+        raise _bad_key(f"Idempotency-Key: {exc}", "申請の重複を防ぐキー（Idempotency-Key）の形が正しくありません。") from exc
     headers = {h.IDEMPOTENCY_KEY: idempotency_key}
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.SUBMIT, data, principal, headers), 201)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import QueryParameter
 
 from contracts import faq as msg
 from contracts.errors import ErrorCode, FieldError, failure
@@ -37,8 +37,9 @@ async def search_faq(
     request: Request[Any, Any, Any],
     state: State,
     tenant: NamedDependency[TenantProfile],
-    q: FromQuery[str] = "",
-    limit: FromQuery[int] = 5,
+    q: Annotated[str, QueryParameter(required=True, schema_extra={
+        "minLength": 1, "maxLength": msg.MAX_QUESTION_CHARS, "pattern": r"\S"})] = "",
+    limit: Annotated[int, QueryParameter(schema_extra={"minimum": 1, "maximum": 20})] = 5,
 ) -> Response[bytes]:
     """Anyone may ask; the answers are the town's (its own where it has replaced the shared ones)."""
     question = q.strip()
@@ -61,7 +62,10 @@ async def search_faq(
     tags=["faq"],
     responses={200: documented(msg.UnansweredList, "Questions residents asked that found no good answer, most asked first")},
 )
-async def unanswered_faq(state: State, caller: NamedDependency[Caller], limit: FromQuery[int] = 100) -> Response[bytes]:
+async def unanswered_faq(
+    state: State, caller: NamedDependency[Caller],
+    limit: Annotated[int, QueryParameter(schema_extra={"minimum": 1, "maximum": 500})] = 100,
+) -> Response[bytes]:
     """For the town's caseworkers and tenant admins: what to write answers for next."""
     principal = await caller.staff()
     if not 1 <= limit <= 500:

@@ -42,6 +42,7 @@ from contracts.errors import ErrorCode, ServiceFailure
 from contracts.subjects import PROCEDURES
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
+from gateway.routes.options import with_options
 from gateway.routes.replies import JSON, documented, json_reply
 from gateway.tenancy import require_town
 
@@ -165,7 +166,7 @@ def _idempotency_key(request: Request[Any, Any, Any]) -> str:
 # -- routes ----------------------------------------------------------------------------------------
 
 
-@get("/discovery.json", sync_to_thread=False)
+@get("/discovery.json", sync_to_thread=False, responses={200: documented(msg.Discovery, "Where and how this town's GeoReport v2 is served")})
 def discovery(request: Request[Any, Any, Any], state: State, tenant: NamedDependency[TenantProfile]) -> Response[bytes]:
     """Open311 service discovery for this town."""
     require_town(tenant)
@@ -220,10 +221,12 @@ async def list_requests(
     tenant: NamedDependency[TenantProfile],
     service_request_id: Annotated[str | None, QueryParameter(description="Comma-separated; overrides every other filter")] = None,
     service_code: Annotated[str | None, QueryParameter(description="Comma-separated")] = None,
-    start_date: Annotated[str | None, QueryParameter(description="W3C datetime")] = None,
+    start_date: Annotated[str | None, QueryParameter(description="W3C datetime (without an offset: Japan time)")] = None,
     end_date: Annotated[str | None, QueryParameter(description="W3C datetime; at most 90 days after start_date")] = None,
-    status: Annotated[str | None, QueryParameter(description="open, closed, or both comma-separated")] = None,
-    page_size: Annotated[str | None, QueryParameter(description="At most 1000 (the default)")] = None,
+    status: Annotated[str | None, QueryParameter(
+        description="open, closed, or both comma-separated", schema_extra={"pattern": r"^[\s,]*((open|closed)[\s,]*)*$"})] = None,
+    page_size: Annotated[str | None, QueryParameter(
+        description="At most 1000 (the default)", schema_extra={"pattern": "^([1-9][0-9]{0,2}|1000)?$"})] = None,
     jurisdiction_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """Reports of the town, newest first: place, description and status, never who reported them."""
@@ -315,7 +318,7 @@ def other_post(resource: FromPath[str]) -> Response[bytes]:
 
 router = Router(
     path=PATH,
-    route_handlers=[discovery, list_services, service_definition, list_requests, post_request, get_request, other_get, other_post],
+    route_handlers=with_options([discovery, list_services, service_definition, list_requests, post_request, get_request, other_get, other_post]),
     tags=["open311"],
     exception_handlers={
         Open311Failure: _on_open311,

@@ -26,7 +26,11 @@ async def verify(state: State, tenant: NamedDependency[TenantProfile], data: JSO
     return json_reply(await state.bus.call(tenant, PROCEDURES, msg.VERIFY, data))
 
 
-@get("/api/v1/tenant/jwks.json", tags=["receipts"])
+JWKS = "application/jwk-set+json"
+
+
+@get("/api/v1/tenant/jwks.json", tags=["receipts"], media_type=JWKS,
+     responses={200: documented(dict[str, list[dict[str, str]]], "RFC 7517: {keys: [public JWK, ...]}", JWKS)})
 async def town_keys(state: State, tenant: NamedDependency[TenantProfile]) -> Response[bytes]:
     """The town's public signing keys (JWKS), to verify its receipts without asking us."""
-    return Response(await state.bus.call(tenant, PROCEDURES, msg.KEYS), media_type="application/jwk-set+json")
+    return Response(await state.bus.call(tenant, PROCEDURES, msg.KEYS), media_type=JWKS)
