@@ -29,7 +29,7 @@ REF = "#/components/schemas/{name}"
 BEARER = "bearer"
 WRITES = {"post", "put", "patch", "delete"}
 #: Answered by the gateway itself: no service is asked, so no 503/504 from one.
-LOCAL = {"/healthz", "/open311/v2/discovery.json"}
+LOCAL = {"/healthz", "/readyz", "/api/v1/tenant", "/api/v1/me", "/open311/v2/discovery.json"}
 #: GeoReport v2 has its own error body (a list of ``{code, description}``) under application/json.
 OPEN311 = "/open311/"
 
@@ -72,7 +72,8 @@ def _statuses(path: str, method: str, handler: Any) -> set[int]:
     parameters = handler.parsed_fn_signature.parameters
     statuses = {400, 404, 500}
     if path not in LOCAL:
-        statuses |= {422, 503, 504}
+        # GeoReport has no 422 in its vocabulary: Open311 answers a refusal with 400.
+        statuses |= {503, 504} if path.startswith(OPEN311) else {422, 503, 504}
     if "caller" in parameters:
         statuses |= {401, 403}
     if method in WRITES:
@@ -148,8 +149,10 @@ def complete(app: Litestar, generated: dict[str, Any]) -> dict[str, Any]:
                     continue
                 responses = operation.setdefault("responses", {})
                 # The framework's 400 is replaced too: it documents a shape the gateway never sends.
+                own = {str(status) for status in (handler.responses or {})}  # e.g. /readyz's own 503
                 for status in sorted(_statuses(route.path_format, method, handler)):
-                    responses[str(status)] = _error(status, route.path_format.startswith(OPEN311))
+                    if str(status) not in own:
+                        responses[str(status)] = _error(status, route.path_format.startswith(OPEN311))
                 operation["security"] = [{BEARER: []}] if "caller" in handler.parsed_fn_signature.parameters else []
     return document
 

@@ -51,6 +51,10 @@ def _from_failure(exc: ServiceFailure) -> ProblemDetailsException:
     return from_envelope(exc.envelope, exc.status, headers)
 
 
+def field_of(key: str, error: dict[str, Any]) -> str:
+    return ("$." + key if key else "$") if error.get("source", "body") == "body" else key
+
+
 def _field(error: Any) -> Any:
     """The framework's ``{message, key, source}`` as the services' field error: where (a JSON
     path into the body, else the parameter's name) and what, in Japanese and English."""
@@ -59,7 +63,9 @@ def _field(error: Any) -> Any:
     key, message = str(error.get("key") or ""), str(error["message"])
     if key == "data" and message == "'data'":  # no body at all where one is required
         return {"field": "$", "message_ja": "本文（JSON）がありません。", "message_en": "A JSON body is required"}
-    field = ("$." + key if key else "$") if error.get("source", "body") == "body" else key
+    if message.startswith("Missing required"):
+        return {"field": field_of(key, error), "message_ja": f"{key} の指定が必要です。", "message_en": message}
+    field = field_of(key, error)
     ja, en = explain(message) or (f"入力内容が正しくありません: {message}", message)
     return {"field": field, "message_ja": ja, "message_en": en}
 

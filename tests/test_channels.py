@@ -7,6 +7,7 @@ and a push service and a webhook receiver served over HTTP on loopback (tests/ch
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 from datetime import UTC, datetime
 
 import msgspec
@@ -275,6 +276,7 @@ async def test_push_routes_validate_the_subscription_and_are_residents_own(route
         ({**good, "endpoint": "https://evil.example/push"}, "$.endpoint"),
         ({**good, "endpoint": "ftp://x"}, "endpoint"),
         ({**good, "endpoint": "http://[push.example/"}, "$.endpoint"),  # an unclosed IPv6 bracket (was a 500)
+        ({**good, "endpoint": good["endpoint"].replace(urlsplit(good["endpoint"]).netloc, urlsplit(good["endpoint"]).hostname + ":99999")}, "$.endpoint"),
         ({"endpoint": good["endpoint"]}, "keys"),
     ]
     for body, field in bad_cases:

@@ -380,6 +380,8 @@ async def test_bad_faq_queries_name_the_parameter(gateway, params: dict[str, str
     assert reply.status_code == 400, reply.text
     assert reply.headers["content-type"].startswith("application/problem+json")
     assert field in reply.text
+    [error] = reply.json()["errors"]
+    assert error["field"] == field and "Expected" not in error["message_ja"] and "Missing" not in error["message_ja"], error
     after = await gateway.get(UNANSWERED_URL, headers=gateway.as_user("kitakata.caseworker"))
     assert after.json() == before.json()  # nothing logged for a refused question
 

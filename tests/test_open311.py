@@ -214,6 +214,9 @@ async def test_filters_of_requests(gateway):
         ({"start_date": "2024-01-01T00:00:00Z", "end_date": "2024-06-01T00:00:00Z"}, "end_date"),
         ({"start_date": "2024-06-01T00:00:00Z", "end_date": "2024-01-01T00:00:00Z"}, "start_date"),
         ({"page_size": 0}, "page_size"),
+        ({"page_size": "1e2"}, "page_size"),
+        ({"start_date": "9999-12-31T00:00:00"}, "start_date"),  # overflowed to a 500
+        ({"end_date": "0001-01-01T00:00:00"}, "end_date"),
     ],
 )
 async def test_bad_filters_are_400_naming_the_parameter(gateway, filters, field):

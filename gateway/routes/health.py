@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
 from contracts import broadcasts, subjects
 from contracts.errors import ServiceFailure
@@ -17,7 +18,8 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["health"])
+@get("/readyz", tags=["health"], responses={
+    503: ResponseSpec(data_container=Readiness, description="Not ready: NATS or a service is missing", generate_examples=False)})
 async def readyz(state: State) -> Response[Readiness]:
     bus = state.bus
     nats_ok = bus.nc.is_connected

@@ -140,6 +140,9 @@ def _convert(values: dict[str, Any], type_: type[Any], names: dict[str, str] | N
         raise Open311Failure(400, f"{(names or {}).get(field, field)}: {message or exc}") from exc
 
 
+_PAGE_SIZE = re.compile(r"[1-9][0-9]{0,2}|1000")
+
+
 def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
@@ -240,6 +243,8 @@ async def list_requests(
         "lang": _lang(request),
     }
     if page_size:
+        if not _PAGE_SIZE.fullmatch(page_size):  # msgspec would also take "1e2" or "100.0"
+            raise Open311Failure(400, "page_size: a whole number from 1 to 1000")
         values["page_size"] = page_size
     names = {"service_request_ids": "service_request_id", "service_codes": "service_code", "statuses": "status"}
     query = _convert(values, msg.ListServiceRequests, names)

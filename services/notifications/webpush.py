@@ -73,7 +73,8 @@ class PushSettings(msgspec.Struct, frozen=True, kw_only=True):
         try:
             parts = urlsplit(endpoint)
             host = (parts.hostname or "").lower()
-        except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket)
+            parts.port  # noqa: B018 - a port out of range is a ValueError here, not at the first push
+        except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket, a port past 65535)
             return False
         if parts.scheme != "https" and not (self.allow_http and parts.scheme == "http"):
             return False

@@ -188,10 +188,18 @@ def _bad(field: str, ja: str, en: str, title: str = "Bad request") -> ServiceFai
     return failure(ErrorCode.BAD_REQUEST, title, en, [FieldError(field=field, message_ja=ja, message_en=en)])
 
 
+#: Reports are of this century: a window outside it is refused (at year 1 or 9999 it overflowed).
+YEARS = (2000, 2100)
+
+
 def date_range(req: msg.ListServiceRequests, now: datetime) -> tuple[datetime, datetime]:
     """GeoReport's window: at most ``MAX_RANGE_DAYS``; the most recent ones when none is given."""
     span = timedelta(days=msg.MAX_RANGE_DAYS)
     start, end = req.start_date, req.end_date
+    for name, value in (("start_date", start), ("end_date", end)):
+        if value is not None and not YEARS[0] <= value.year <= YEARS[1]:  # year 1 or 9999 overflowed: a 500
+            raise _bad(name, f"{name} は{YEARS[0]}年から{YEARS[1]}年の日時にしてください。",
+                       f"{name} must be a time between the years {YEARS[0]} and {YEARS[1]}")
     if start is None and end is None:
         end = now
     if end is None:
