@@ -11,14 +11,13 @@ from litestar.datastructures import State
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
 from contracts.tenants import Region
 from gateway import problems
 from gateway.bodies import CheckedRequest
 from gateway.headers import security_headers
-from gateway.openapi import OpenAPIJson
+from gateway.openapi import OpenAPIJson, OpenAPISwagger
 from gateway.ratelimit import RateLimiter, limited
 from gateway.bus import Bus
 from gateway.access import CallerProvider
@@ -172,7 +171,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             version="1.0.0",
             path="/schema",
             # The docs page loads Swagger UI from a CDN: development only; production serves the JSON.
-            render_plugins=[OpenAPIJson(), *([SwaggerRenderPlugin()] if settings.development else [])],
+            render_plugins=[OpenAPIJson(), *([OpenAPISwagger()] if settings.development else [])],
         ),
         debug=False,
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request
-from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
 
 from contracts.errors import ErrorCode, FieldError
@@ -157,14 +157,23 @@ def complete(app: Litestar, generated: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-class OpenAPIJson(JsonRenderPlugin):
-    """``/schema/openapi.json``: the generated document, completed once."""
+def _completed(request: Request[Any, Any, Any], generated: dict[str, Any]) -> dict[str, Any]:
+    """The app's document, completed the first time any page asks for it."""
+    state = request.app.state
+    if "openapi_document" not in state:
+        state["openapi_document"] = complete(request.app, generated)
+    return state["openapi_document"]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._document: dict[str, Any] | None = None
+
+class OpenAPIJson(JsonRenderPlugin):
+    """``/schema/openapi.json``: the completed document."""
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        if self._document is None:
-            self._document = complete(request.app, openapi_schema)
-        return self.render_json(request, self._document)
+        return super().render(request, _completed(request, openapi_schema))
+
+
+class OpenAPISwagger(SwaggerRenderPlugin):
+    """``/schema/swagger`` (development only: it loads Swagger UI from a CDN), which embeds the document."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, _completed(request, openapi_schema))

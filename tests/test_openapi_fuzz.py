@@ -81,3 +81,6 @@ async def test_errors_and_sign_in_are_documented(stack: GatewayClient) -> None:
     assert catalog["security"] == [] and "401" not in catalog["responses"]
     report = document["paths"]["/open311/v2/requests.json"]["post"]["responses"]["400"]["content"]
     assert report["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/Open311Error"}
+    ready = document["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+    assert ready == {"$ref": "#/components/schemas/Readiness"}
+    assert '"securitySchemes"' in (await stack.get("/schema/swagger")).text  # the docs page embeds the same
