@@ -73,6 +73,11 @@ def failure(code: ErrorCode, title: str, detail: str = "", fields: list[FieldErr
     return ServiceFailure(ErrorEnvelope(code=code, title=title, detail=detail, fields=fields or []))
 
 
+def field_failure(code: ErrorCode, field: str, ja: str, en: str, title: str = "") -> ServiceFailure:
+    """A failure of one field, said in Japanese and English (titled in English unless told)."""
+    return failure(code, title or en, en, [FieldError(field=field, message_ja=ja, message_en=en)])
+
+
 def from_validation_error(error: msgspec.ValidationError | msgspec.DecodeError) -> ServiceFailure:
     """Turn msgspec's message (``... - at `$.field` ``) into an envelope that names the field."""
     text = str(error)

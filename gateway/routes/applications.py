@@ -14,17 +14,12 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from contracts import applications as msg
 from contracts import headers as h
 from contracts.applications import Channel, IdempotencyKey, Status
-from contracts.errors import ErrorCode, FieldError, failure
+from contracts.errors import ErrorCode, field_failure
 from contracts.subjects import PROCEDURES
 from contracts.uploads import Upload
 from gateway.access import Caller
 from gateway.uploads import file_response
 from gateway.routes.replies import documented, json_reply
-
-
-def _bad_key(message_en: str, message_ja: str) -> Exception:
-    field = FieldError(field="Idempotency-Key", message_ja=message_ja, message_en=message_en)
-    return failure(ErrorCode.BAD_REQUEST, message_en, message_en, [field])
 
 
 @post(
@@ -42,11 +37,13 @@ async def submit_application(
     """A resident submits online; a caseworker files at the counter with ``counter_applicant``."""
     principal = await caller.resident_or_staff()
     if not idempotency_key:
-        raise _bad_key("An Idempotency-Key header is required", "申請の重複を防ぐキー（Idempotency-Key）が必要です。")
+        raise field_failure(ErrorCode.BAD_REQUEST, "Idempotency-Key", "申請の重複を防ぐキー（Idempotency-Key）が必要です。",
+                            "An Idempotency-Key header is required")
     try:
         msgspec.convert(idempotency_key, IdempotencyKey)
     except msgspec.ValidationError as exc:
-        raise _bad_key(f"Idempotency-Key: {exc}", "申請の重複を防ぐキー（Idempotency-Key）の形が正しくありません。") from exc
+        raise field_failure(ErrorCode.BAD_REQUEST, "Idempotency-Key", "申請の重複を防ぐキー（Idempotency-Key）の形が正しくありません。",
+                            f"Idempotency-Key: {exc}") from exc
     headers = {h.IDEMPOTENCY_KEY: idempotency_key}
     return json_reply(await state.bus.call(caller.tenant, PROCEDURES, msg.SUBMIT, data, principal, headers), 201)
 

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from contracts import faq as msg
-from contracts.errors import ErrorCode, FieldError, failure
+from contracts.errors import ErrorCode, field_failure
 from contracts.subjects import PORTAL
 from contracts.tenant_profile import TenantProfile
 from gateway.access import Caller
@@ -24,7 +24,7 @@ _RESULTS = msgspec.json.Decoder(msg.FaqResults)
 
 
 def _bad(field: str, message_ja: str, message_en: str) -> Exception:
-    return failure(ErrorCode.BAD_REQUEST, f"Invalid query parameter {field}", message_en, [FieldError(field=field, message_ja=message_ja, message_en=message_en)])
+    return field_failure(ErrorCode.BAD_REQUEST, field, message_ja, message_en, f"Invalid query parameter {field}")
 
 
 @get(

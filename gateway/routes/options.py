@@ -8,6 +8,7 @@ A path with more than one handler gets an ``OPTIONS`` handler of its own, regist
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Response
@@ -15,11 +16,11 @@ from litestar.enums import HttpMethod
 from litestar.handlers import HTTPRouteHandler
 
 
-def _answer(allow: str) -> HTTPRouteHandler:
+def _answer(allow: str) -> Callable[[], Response[None]]:
     def options() -> Response[None]:
         return Response(None, status_code=204, headers={"Allow": allow})
 
-    return options  # type: ignore[return-value]
+    return options
 
 
 def with_options(handlers: list[Any]) -> list[Any]:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from contracts import notifications as msg
-from contracts.errors import ErrorCode, FieldError, failure
+from contracts.errors import ErrorCode, failure, field_failure
 from services.notifications import access
 from services.notifications.models import PushSubscriptionRow
 from services.notifications.webpush import PushSettings, VapidKeys, unb64url
@@ -21,7 +21,7 @@ MAX_PER_RESIDENT = 10
 
 
 def _field(path: str, ja: str, en: str) -> Exception:
-    return failure(ErrorCode.VALIDATION, en, en, [FieldError(field=path, message_ja=ja, message_en=en)])
+    return field_failure(ErrorCode.VALIDATION, path, ja, en)
 
 
 def checked(req: msg.PushSubscription, settings: PushSettings) -> None:

@@ -23,9 +23,9 @@ from contracts.catalog import Category, FieldDef
 from contracts.errors import (
     ErrorCode,
     ErrorEnvelope,
-    FieldError,
     ServiceFailure,
     failure,
+    field_failure,
 )
 from contracts.procedures import ProcedureDetail, ProcedureList
 from services.procedures.applications import Applications
@@ -185,7 +185,7 @@ def public_request(app: Application, procedure: ProcedureDetail, lang: msg.Lang)
 
 
 def _bad(field: str, ja: str, en: str, title: str = "Bad request") -> ServiceFailure:
-    return failure(ErrorCode.BAD_REQUEST, title, en, [FieldError(field=field, message_ja=ja, message_en=en)])
+    return field_failure(ErrorCode.BAD_REQUEST, field, ja, en, title)
 
 
 #: Reports are of this century: a window outside it is refused (at year 1 or 9999 it overflowed).
