@@ -44,6 +44,15 @@ def dead_letter(tenant: str, service: str, source: str) -> str:
     return f"{PREFIX}.{DEAD_LETTERS}.{tenant}.{service}.{source}"
 
 
+def event_tenant(subject: str) -> str:
+    """The tenant token of an event subject (``aizu.evt.<tenant>.<aggregate>.<event>``); raises
+    ValueError for any other shape."""
+    parts = subject.split(".")
+    if len(parts) != 5 or parts[0] != PREFIX or parts[1] != EVENTS or not parts[2]:
+        raise ValueError(f"not an event subject: {subject!r}")
+    return parts[2]
+
+
 def tenant_of(subject: str) -> str:
     """The tenant token of a request subject; raises ValueError for any other shape."""
     parts = subject.split(".")

@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
@@ -48,21 +47,20 @@ def events_of(aggregate: str, name: str = ">") -> str:
     return f"{subjects.PREFIX}.{subjects.EVENTS}.*.{aggregate}.{name}"
 
 
-class EventConsumer(DurableConsumer):
+class EventConsumer(DurableConsumer[Any]):
+    backoff = BACKOFF
+
     def __init__(
-        self, durable: str, filter_subject: str, decoder: msgspec.json.Decoder[Any], apply: Apply,
+        self, durable: str, filter_subject: str, event_type: Any, apply: Apply,
         sessions: async_sessionmaker[AsyncSession], towns: set[str], batch: int = 100,
         prefetch: Prefetch | None = None,
     ) -> None:
         """``prefetch``: reads what a batch of one town's events will need, in one query."""
-        super().__init__(durable, filter_subject)
-        self._decoder = decoder
+        super().__init__(durable, filter_subject, event_type, towns)
         self._apply = apply
         self._prefetch = prefetch
         self._sessions = sessions
-        self._towns = towns
         self._batch = batch
-        self.handled = 0
         self.duplicates = 0
 
     def config(self) -> ConsumerConfig:
@@ -74,19 +72,8 @@ class EventConsumer(DurableConsumer):
 
 
     async def _run(self) -> None:
-        assert self._sub is not None
         while True:
-            try:
-                msgs = await self._sub.fetch(self._batch, timeout=1.0)
-            except TimeoutError:
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # NATS away: the consumer keeps our place
-                log.warning("%s: fetching failed (%s: %s); retrying", self.durable, type(exc).__name__, exc)
-                await asyncio.sleep(1.0)
-                continue
-            await self._handle_batch(msgs)
+            await self._handle_batch(await self.fetch(self._batch))
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
         """A fetched batch: each town's events in one transaction (about 10× one per event), then
@@ -94,7 +81,7 @@ class EventConsumer(DurableConsumer):
         holds up only itself."""
         by_town: dict[str, list[tuple[Msg, Any]]] = {}
         for m in msgs:
-            event = await self._readable(m)
+            event = await self.readable(m)
             if event is not None:
                 by_town.setdefault(event.tenant, []).append((m, event))
         for tenant, items in by_town.items():
@@ -105,7 +92,7 @@ class EventConsumer(DurableConsumer):
             except Exception:  # noqa: BLE001 - each event again on its own, with its own nak
                 log.warning("%s: a batch of %s failed; one event at a time", self.durable, tenant, exc_info=True)
                 for m, _ in items:
-                    await self._guarded(m)
+                    await self.guarded(m)
                 continue
             for m, _ in items:
                 try:
@@ -114,39 +101,8 @@ class EventConsumer(DurableConsumer):
                     log.warning("%s: ack failed", self.durable, exc_info=True)
             self.handled += len(items)
 
-    async def _guarded(self, m: Msg) -> None:
-        try:
-            await self.handle(m)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            attempt = m.metadata.num_delivered if m.metadata else 1
-            delay = BACKOFF[min(attempt, len(BACKOFF)) - 1]
-            log.exception("%s: event %s failed (attempt %d); again in %gs", self.durable, m.subject, attempt, delay)
-            try:
-                await m.nak(delay=delay)
-            except Exception:  # noqa: BLE001 - JetStream redelivers after the ack wait anyway
-                pass
-
-    async def _readable(self, m: Msg) -> Any | None:
-        """The event, or None after dropping (term) one that is unreadable or lies about its town."""
-        parts = m.subject.split(".")
-        tenant = parts[2] if len(parts) >= 5 else ""
-        try:
-            event = self._decoder.decode(m.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.error("%s: unreadable event on %s dropped: %s", self.durable, m.subject, exc)
-            await m.term()
-            return None
-        # The tenant is the subject's; an event that claims another town is not believed.
-        if event.tenant != tenant or tenant not in self._towns:
-            log.error("%s: event %s on %s names town %r: dropped", self.durable, event.event_id, m.subject, event.tenant)
-            await m.term()
-            return None
-        return event
-
     async def handle(self, m: Msg) -> None:
-        event = await self._readable(m)
+        event = await self.readable(m)
         if event is None:
             return
         await self.record(event.tenant, event)

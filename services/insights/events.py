@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,9 +28,10 @@ FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
 CARD = "jpki"
 
 
-APPLICATION = msgspec.json.Decoder(ApplicationEvent)
-DELIVERY = msgspec.json.Decoder(DeliveryFinished)
-PAYMENT = msgspec.json.Decoder(PaymentSettled)
+#: The events each consumer reads.
+APPLICATION = ApplicationEvent
+DELIVERY = DeliveryFinished
+PAYMENT = PaymentSettled
 
 
 def standard_days(region: Region, tenant: str, code: str) -> int | None:

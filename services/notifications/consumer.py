@@ -47,9 +47,6 @@ FILTER = f"{subjects.PREFIX}.{subjects.EVENTS}.*.application.>"
 BACKOFF: tuple[float, ...] = (5, 30, 120, 600)
 MAX_DELIVER = len(BACKOFF) + 1
 
-_DECODER = msgspec.json.Decoder(ApplicationEvent)
-
-
 def consumer_config(durable: str = DURABLE, backoff: tuple[float, ...] = BACKOFF) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=durable,
@@ -63,7 +60,7 @@ def consumer_config(durable: str = DURABLE, backoff: tuple[float, ...] = BACKOFF
     )
 
 
-class ApplicationEvents(DurableConsumer):
+class ApplicationEvents(DurableConsumer[ApplicationSubmitted | ApplicationStatusChanged]):
 
     def __init__(
         self,
@@ -76,69 +73,43 @@ class ApplicationEvents(DurableConsumer):
         backoff: tuple[float, ...] = BACKOFF,
     ) -> None:
         """``on_delivery(tenant)``: a delivery of that town was committed (wakes the sender)."""
-        super().__init__(durable, FILTER)
+        super().__init__(durable, FILTER, ApplicationEvent, (t.slug for t in region.towns))  # type: ignore[arg-type]
         self._sessions = sessions
         self._region = region
         self._towns = {t.slug: t for t in region.towns}
         self._on_delivery = on_delivery
         self._batch = batch
-        self._backoff = backoff
+        self.backoff = backoff
         self.dead_letters = 0
         self._slots = asyncio.Semaphore(concurrency)
-        self.handled = 0
         self.duplicates = 0
 
     def config(self) -> ConsumerConfig:
-        return consumer_config(self.durable, self._backoff)
+        return consumer_config(self.durable, self.backoff)
 
     async def subscribe(self, js: JetStreamContext) -> None:
         await streams.ensure(js, streams.DEAD_LETTERS)
         await super().subscribe(js)
 
     async def _run(self) -> None:
-        assert self._sub is not None
         while True:
-            try:
-                msgs = await self._sub.fetch(self._batch, timeout=1.0)
-            except TimeoutError:  # nothing new within the wait (nats' TimeoutError is one too)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # NATS away: the consumer keeps our place, try again shortly
-                log.warning("fetching events failed (%s: %s); retrying", type(exc).__name__, exc)
-                await asyncio.sleep(1.0)
-                continue
-            await asyncio.gather(*(self._guarded(m) for m in msgs))
+            await asyncio.gather(*(self._one(m) for m in await self.fetch(self._batch)))
 
-    async def _guarded(self, m: Msg) -> None:
+    async def _one(self, m: Msg) -> None:
         async with self._slots:
-            try:
-                await self.handle(m)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                attempt = m.metadata.num_delivered if m.metadata else 1
-                last = len(self._backoff) + 1
-                if attempt >= last:
-                    log.exception("event %s failed its last attempt (%d): a dead letter", m.subject, attempt)
-                    await self._dead_letter(m, attempt, f"{type(exc).__name__}: {exc}"[:500])
-                    return
-                delay = self._backoff[min(attempt, len(self._backoff)) - 1]
-                log.exception("event %s failed (attempt %d of %d); again in %gs", m.subject, attempt, last, delay)
-                try:
-                    await m.nak(delay=delay)
-                except Exception:  # noqa: BLE001 - JetStream redelivers after the ack wait anyway
-                    pass
+            await self.guarded(m)
 
-    async def _dead_letter(self, m: Msg, attempts: int, reason: str) -> None:
+    def retry_delay(self, attempt: int) -> float | None:
+        return None if attempt > len(self.backoff) else super().retry_delay(attempt)
+
+    async def gave_up(self, m: Msg, attempt: int, reason: str) -> None:
         """Publish the event as a dead letter, then terminate it (left as is if NATS is away: redelivered)."""
         assert self._js is not None
-        parts = m.subject.split(".")
-        tenant = parts[2] if len(parts) == 5 else "unknown"
+        tenant = subjects.event_tenant(m.subject)  # read by handle() before it failed
         seq = m.metadata.sequence.stream if m.metadata else 0
         letter_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dead-event/{self.durable}/{seq}"))
         letter = DeadLetter(
-            id=letter_id, tenant=tenant, source="event", reason=reason, attempts=attempts,
+            id=letter_id, tenant=tenant, source="event", reason=reason, attempts=attempt,
             occurred_at=datetime.now(UTC), event_subject=m.subject, event=m.data.decode("utf-8", "replace"),
         )
         try:
@@ -153,24 +124,14 @@ class ApplicationEvents(DurableConsumer):
 
     async def handle(self, m: Msg) -> None:
         """One delivered event: record it with its message in one transaction, then ack."""
-        parts = m.subject.split(".")
-        tenant = parts[2] if len(parts) == 5 else ""
-        try:
-            event = _DECODER.decode(m.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.error("unreadable event on %s dropped: %s", m.subject, exc)
-            await m.term()
+        event = await self.readable(m)
+        if event is None:
             return
-        # The tenant is the subject's; an event that claims another town is not believed.
-        if event.tenant != tenant or tenant not in self._towns:
-            log.error("event %s on %s names town %r: dropped", event.event_id, m.subject, event.tenant)
-            await m.term()
-            return
-        queued = await self.record(tenant, event)
+        queued = await self.record(event.tenant, event)
         await m.ack()
         self.handled += 1
         if queued:
-            self._on_delivery(tenant)
+            self._on_delivery(event.tenant)
 
     async def record(self, tenant: str, event: ApplicationSubmitted | ApplicationStatusChanged) -> bool:
         """Record the event and write its message; returns whether a delivery was queued.

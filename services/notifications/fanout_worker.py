@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import msgspec
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import ColumnElement
@@ -42,9 +41,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds JetStream waits for an ack (or an in-progress word) before delivering the item again.
 ACK_WAIT = 10.0
-
-_DECODER = msgspec.json.Decoder(BroadcastReleased)
-
 
 #: The longest wait between attempts at a broadcast's work item that keeps failing (seconds).
 MAX_RETRY_DELAY = 60.0
@@ -117,7 +113,7 @@ def key_of(broadcast_id: str) -> str:
     return "b" + broadcast_id.replace("-", "")[:20]
 
 
-class FanoutWorker(DurableConsumer):
+class FanoutWorker(DurableConsumer[BroadcastReleased]):
 
     def __init__(
         self,
@@ -129,7 +125,7 @@ class FanoutWorker(DurableConsumer):
         chunk: int = fanout.CHUNK,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__(lane.durable, lane.filter_subject)
+        super().__init__(lane.durable, lane.filter_subject, BroadcastReleased, (t.slug for t in region.towns))
         self.lane = lane
         self._priority = priority or AlertsFirst()
         self._sessions = sessions
@@ -156,22 +152,14 @@ class FanoutWorker(DurableConsumer):
             while True:
                 await slots.acquire()
                 try:
-                    msgs = await self._sub.fetch(1, timeout=1.0)
-                except TimeoutError:
-                    slots.release()
-                    continue
+                    msgs = await self.fetch(1)
                 except asyncio.CancelledError:
                     slots.release()
                     raise
-                except Exception as exc:  # NATS away: the consumer keeps our place
-                    slots.release()
-                    log.warning("fetching broadcast work failed (%s: %s); retrying", type(exc).__name__, exc)
-                    await asyncio.sleep(1.0)
-                    continue
                 if not msgs:
                     slots.release()
                 for m in msgs[:1]:
-                    task = asyncio.create_task(self._guarded(m))
+                    task = asyncio.create_task(self.guarded(m))
                     working.add(task)
                     task.add_done_callback(lambda t: (working.discard(t), slots.release()))
         finally:
@@ -180,33 +168,14 @@ class FanoutWorker(DurableConsumer):
                 task.cancel()
             await asyncio.gather(*working, return_exceptions=True)
 
-    async def _guarded(self, m: Msg) -> None:
-        try:
-            await self.handle(m)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("broadcast work %s failed; it resumes at its cursor", m.subject)
-            # Never given up (an alert must go out once the database is back), but retried less
-            # often the longer it fails: 2 s, 4 s, … up to a minute.
-            delay = min(MAX_RETRY_DELAY, 2.0 * max(1, m.metadata.num_delivered))
-            try:
-                await m.nak(delay=delay)
-            except Exception:  # noqa: BLE001 - redelivered after the ack wait anyway
-                pass
+    def retry_delay(self, attempt: int) -> float:
+        # Never given up (an alert must go out once the database is back), but retried less
+        # often the longer it fails: 2 s, 4 s, … up to a minute. It resumes at its cursor.
+        return min(MAX_RETRY_DELAY, 2.0 * max(1, attempt))
 
     async def handle(self, m: Msg) -> None:
-        parts = m.subject.split(".")
-        tenant = parts[2] if len(parts) == 5 else ""
-        try:
-            item = _DECODER.decode(m.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.error("unreadable broadcast work on %s dropped: %s", m.subject, exc)
-            await m.term()
-            return
-        if item.tenant != tenant or tenant not in self._towns:
-            log.error("broadcast work %s on %s names town %r: dropped", item.event_id, m.subject, item.tenant)
-            await m.term()
+        item = await self.readable(m)
+        if item is None:
             return
 
         async def still_working() -> None:

@@ -52,6 +52,7 @@ from services.notifications.ratelimit import Limits
 from services.runtime import rls
 from services.runtime.database import utc
 from services.runtime.outbox import new_event
+from services.runtime.town_worker import TownWorker
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,11 @@ class Channel(Protocol):
     async def close(self) -> None: ...
 
 
-class Sender:
+class Sender(TownWorker):
+    name = "notifications-sender"
+    #: Claimed deliveries are sent and recorded before the service stops.
+    grace = 15.0
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -85,74 +90,32 @@ class Sender:
         lease_seconds: float = 600.0,
         on_outbox: Callable[[str], None] = lambda town: None,
     ) -> None:
+        super().__init__((t.slug for t in region.towns), poll_seconds)
         self._sessions = sessions
-        self._towns: tuple[str, ...] = tuple(t.slug for t in region.towns)
+        self._towns: tuple[str, ...] = self.towns or ()
         self.channels = dict(channels)
         self.retry_backoff = retry_backoff
         self.limits = limits or Limits({})
         self._batch = batch
-        self._poll = poll_seconds
         self._lease = timedelta(seconds=lease_seconds)
         self._on_outbox = on_outbox
-        self._wake = asyncio.Event()
-        self._dirty: set[str] = set()
-        self._everyone = True
         self._turn = 0
-        self._task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
-        self._stopping = False
         self.sent = 0
 
     # -- running -------------------------------------------------------------------------------
 
-    def notify(self, tenant: str | None = None) -> None:
-        """Deliveries were queued (for ``tenant``): send soon rather than at the next poll."""
-        if tenant is None or tenant not in self._towns:
-            self._everyone = True
-        else:
-            self._dirty.add(tenant)
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifications-sender")
-
-    async def stop(self, grace: float = 15.0) -> None:
+    async def stop(self) -> None:
         """Finish the pass in progress (claimed deliveries are sent and recorded), then stop."""
         for timer in self._timers:
             timer.cancel()
-        if self._task is not None:
-            self._stopping = True
-            self._wake.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), grace)
-            except TimeoutError:
-                self._task.cancel()
-                try:
-                    await self._task
-                except asyncio.CancelledError:
-                    pass
+        await super().stop()
         for channel in self.channels.values():
             await channel.close()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            except TimeoutError:
-                self._everyone = True
-            self._wake.clear()
-            towns = None if self._everyone else sorted(self._dirty)
-            self._everyone, self._dirty = False, set()
-            try:
-                while not self._stopping and await self.drain_once(towns):
-                    towns = None  # while there is work, every town gets its share of each pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is away: rows stay queued, the next poll retries
-                log.warning("sender failed (%s: %s); retrying", type(exc).__name__, exc)
-                log.debug("sender failure", exc_info=True)
-                self._everyone = True
-                await asyncio.sleep(self._poll)
+    async def work(self, towns: Sequence[str] | None) -> None:
+        while not self.stopping and await self.drain_once(towns):
+            towns = None  # while there is work, every town gets its share of each pass
 
     async def drain_once(self, towns: Sequence[str] | None = None) -> int:
         """Claim, send and record one batch (of ``towns``, default all); returns how many were tried."""
