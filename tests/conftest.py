@@ -199,7 +199,7 @@ async def running_notifications(
     running = RunningService(app=app, nc=nc)
     try:
         if caught_up:
-            await app.parts["events"].caught_up(timeout=30)
+            await app.components.events.caught_up(timeout=30)
         yield running
     finally:
         await running.stop()
@@ -236,7 +236,7 @@ async def running_insights(
     try:
         if caught_up:
             for part in ("applications", "deliveries"):
-                await app.parts[part].caught_up(timeout=30)
+                await getattr(app.components, part).caught_up(timeout=30)
         yield running
     finally:
         await running.stop()

@@ -68,10 +68,13 @@ async def starting_slowly(nats_url: str, db_url: str) -> AsyncIterator[tuple[Ser
     app = notifications_app.build(None, SmtpSettings(port=local_servers.free_port(), timeout=1), mail_poll_seconds=0.2)
     gate = asyncio.Event()
 
-    async def slow_start(_nc: object, _engine: object) -> None:
-        await gate.wait()
+    begin = app.begin_workers
 
-    app.on_start.insert(0, slow_start)
+    async def slow_start(nc: Any) -> None:
+        await gate.wait()
+        await begin(nc)
+
+    app.begin_workers = slow_start  # type: ignore[method-assign]
     starting = asyncio.create_task(app.start(nc, engine))
     try:
         await eventually(lambda: _answers(nc))
@@ -132,7 +135,7 @@ async def test_an_alert_approved_before_the_fan_out_consumers_are_bound_goes_out
     async with starting_slowly(nats_url, notifications_db) as (app, nc, gate):
         draft = await ask(nc, "council", b.BROADCAST, alert(target="region"), council(1), b.Broadcast)
         await ask(nc, "council", b.APPROVE_BROADCAST, b.ApproveBroadcast(id=draft.id), council(2), b.Broadcast)
-        assert "alerts" not in app.parts  # approved with no fan-out worker yet
+        assert not app.components.alerts.running  # approved with no fan-out worker yet
         await asyncio.sleep(0.5)
         gate.set()
         done = await sent(nc, "council", council(1), draft.id, timeout=60)
@@ -283,7 +286,7 @@ async def test_a_stalled_alert_raises_the_alarm_by_mail_and_in_alert_health(
             assert draft.title_ja in str(asking[0]["Subject"])
 
             # The alert lane stops making progress (its worker is gone): approved, nobody's inbox fills.
-            await svc.app.parts["alerts"].stop()
+            await svc.app.components.alerts.stop()
             await ask(nc, "bandai", b.APPROVE_BROADCAST, b.ApproveBroadcast(id=draft.id), admin("bandai", 2), b.Broadcast)
             # One mail per office over one connection: wait for every office's, not only the first.
             async def every_office() -> list[email.message.Message] | None:
@@ -306,5 +309,5 @@ async def test_a_stalled_alert_raises_the_alarm_by_mail_and_in_alert_health(
             await asyncio.sleep(2.5)
             assert len([m for m in mails("【警報】") if m["To"] == office]) == 1
             # The lane comes back: the alert goes out, and no work is left for later tests' services.
-            await svc.app.parts["alerts"].subscribe(nc.jetstream())
+            await svc.app.components.alerts.subscribe(nc.jetstream())
             await sent(nc, "bandai", admin("bandai"), draft.id)

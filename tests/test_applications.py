@@ -136,7 +136,7 @@ async def test_a_concurrent_duplicate_is_409(gateway):
     token = gateway.as_user("kitakata.resident")
     me = (await gateway.get("/api/v1/me", headers=token)).json()
     k = str(uuid.uuid4())
-    keys = gateway.services[0].app.parts["applications"].keys
+    keys = gateway.services[0].app.components.applications.keys
     async with keys.claim("kitakata", me["subject"], k):
         response = await gateway.post(APPS, json={"code": "juminhyo-copy"}, headers={**token, "idempotency-key": k})
     assert response.status_code == 409

@@ -136,7 +136,7 @@ async def test_a_stalled_alert_shows_in_readyz_and_its_page_until_it_goes_out(
     await add_residents(notifications_db, "inawashiro", 2)
     async with running_notifications(nats_url, notifications_db) as svc, \
             gateway_client(region, nats_url, host="inawashiro.localhost") as client:
-        lane = svc.app.parts["alerts"]
+        lane = svc.app.components.alerts
         await lane.stop()  # the alerts' fan-out makes no progress
         made = await client.post(B, json={**ALERT, "title_en": "", "body_en": ""}, headers=client.as_user("inawashiro.admin"))
         assert made.status_code == 201, made.text

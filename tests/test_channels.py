@@ -225,10 +225,10 @@ async def test_one_towns_big_queue_does_not_starve_another_towns_message(region,
         async with mail_sink(tmp_path / "mail") as sink:
             await queue(big, 3000, f"a{tag}-")
             async with running_notifications(nats_url, notifications_db, smtp_to(sink), region, caught_up=False) as service:
-                sender = service.app.parts["sender"]
+                sender = service.app.components.sender
                 await eventually(lambda: _sync(sender.sent > 0), timeout=10)  # town A is sending
                 [b_id] = await queue(small, 1, f"b{tag}-")
-                service.app.parts["sender"].notify(small)
+                service.app.components.sender.notify(small)
                 started = datetime.now(UTC)
                 b_address = f"b{tag}-0@example.jp".encode()
                 await eventually(lambda: _sync(any(b_address in p.read_bytes() for p in sink.messages())), timeout=10)

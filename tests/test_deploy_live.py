@@ -307,7 +307,7 @@ async def _use_the_platform(authorised_nats: AuthorisedNats, dbs: dict[str, str]
             assert finished.subject == "aizu.evt.kitakata.delivery.finished"
         finally:
             await ops.close()
-        await insights.app.parts["deliveries"].caught_up(timeout=20)
+        await insights.app.components.deliveries.caught_up(timeout=20)
 
         # A town alert: two admins, then the alerts' fan-out consumer (broadcast.emergency).
         await add_residents(dbs["notifications"], "kitakata", 1, subjects=[subject_for(client.issuer, "kitakata.resident")])

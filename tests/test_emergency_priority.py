@@ -141,7 +141,7 @@ async def test_a_running_service_sends_an_alert_while_its_towns_announcements_cr
     monkeypatch.setenv("AIZU_RATE_EMAIL", "2,10")
     async with town(notifications_db, 290, 10) as here, mail_sink(tmp_path / "mail") as sink:
         async with running_notifications(nats_url, notifications_db, smtp_to(sink), region, caught_up=False) as service:
-            sender = service.app.parts["sender"]
+            sender = service.app.components.sender
             announcement = await here.broadcast("announcement")
             sender.notify(TOWN)  # as the fan-out does after each chunk
             await eventually(lambda: _sync(mails_of(sink, announcement) >= 10), timeout=15)

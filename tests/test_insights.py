@@ -140,7 +140,7 @@ async def insights(nats_url, insights_db, region):
 
 async def caught_up(service) -> None:
     for part in ("applications", "deliveries", "payments"):
-        await service.app.parts[part].caught_up(timeout=20)
+        await getattr(service.app.components, part).caught_up(timeout=20)
 
 
 # The figures, computed from events.
@@ -243,7 +243,7 @@ async def test_a_count_under_five_is_withheld_with_its_rates(insights, nats_url)
 async def test_the_same_event_twice_is_counted_once(insights, nats_url):
     monday = a_week_of_our_own()
     nc = insights.publisher
-    consumer = insights.app.parts["applications"]
+    consumer = insights.app.components.applications
     events = [submitted("yanaizu", monday) for _ in range(5)]
     for event in events:
         await publish(nc, event)
@@ -456,7 +456,7 @@ async def test_a_filing_in_kitakata_counts_there_and_nowhere_else(region, nats_u
         gateway_client(region, nats_url) as client,
     ):
         before = await figures(nats_url, today, today)
-        consumer = service.app.parts["applications"]
+        consumer = service.app.components.applications
         counted = consumer.handled
         filed = []
         for _ in range(5):

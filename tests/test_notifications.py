@@ -139,7 +139,7 @@ async def stack(region, nats_url, procedures_db, notifications_db, tmp_path):
     ):
         client.sink = sink
         client.nats_url = nats_url
-        client.events = notifications.app.parts["events"]
+        client.events = notifications.app.components.events
         yield client
 
 
@@ -397,7 +397,7 @@ async def test_a_5xx_reply_is_a_permanent_failure_and_a_4xx_is_tried_again(nats_
     async with mail_sink(tmp_path / "mail") as sink, running_notifications(
         nats_url, notifications_db, smtp_to(sink, retry_backoff=(0.6,))
     ) as service:
-        events = service.app.parts["events"]
+        events = service.app.components.events
         sink.refuse(addresses[bounce.subject], "550 5.1.1 No such mailbox here")
         sink.refuse(addresses[busy.subject], "451 4.3.0 Mailbox busy, try again later", times=1)
         sink.refuse(addresses[down.subject], "421 4.3.2 Service shutting down")
@@ -436,7 +436,7 @@ async def test_mail_queued_while_the_relay_is_down_goes_out_when_it_returns(nats
     async with running_notifications(nats_url, notifications_db, relay) as service:
         await bus(nats_url, town, notes.SET_PREFERENCES, notes.Preferences(channels=["email"], email=address), who)
         await publish(nats_url, status_changed(town, who.subject))
-        await service.app.parts["events"].caught_up()
+        await service.app.components.events.caught_up()
         [message] = await inbox_of(nats_url, town, who)  # the inbox does not wait for the relay
 
         async def status(wanted: str) -> dict | None:

@@ -44,7 +44,7 @@ async def _unpublished(db_url: str, event_id: str) -> bool:
 async def test_events_committed_while_the_service_stops_are_published_after_restart(region, nats_url, procedures_db):
     async with running_procedures(nats_url, procedures_db) as services, gateway_client(region, nats_url) as client:
         # The service dies after its commit, before its relay could publish.
-        await services[0].app.parts["applications"].relay.stop()
+        await services[0].app.components.applications.relay.stop()
         created = await client.post(
             "/api/v1/applications",
             json={"code": "juminhyo-copy"},
@@ -76,7 +76,7 @@ async def test_events_committed_while_nats_is_down_are_published_when_it_returns
     server = local_servers.start_nats(store, port)
     try:
         async with running_procedures(url, procedures_db) as services:
-            relay = services[0].app.parts["applications"].relay
+            relay = services[0].app.components.applications.relay
             local_servers.stop(server)  # NATS goes away ...
             ids = [str(uuid.uuid4()) for _ in range(3)]
             engine = create_engine(procedures_db)

@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from services.notifications.mailer import EmailChannel, SmtpSettings
 from services.notifications.outgoing import Outgoing
 from services.runtime import rls, telemetry
 from services.runtime.background import Background
+from services.runtime.service import Context, ServiceApp
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,12 @@ class OfficeMail:
             f"An {what_en} was written and waits for a second person's approval in the staff console.",
             ref=f"approve-{row.id}",
         )
+
+    async def begin(self, nc: object) -> None:
+        """Nothing to start: mail goes over a connection opened when there is some."""
+
+    async def stop(self) -> None:
+        await self.close()
 
     async def close(self) -> None:
         if self._tasks:
@@ -200,3 +208,12 @@ class AlertWatch(Background):
             ref=f"alarm-{row.id}",
         )
 
+
+
+def register(app: ServiceApp[Any], watch: AlertWatch, deadline: float) -> None:
+    """The watch's endpoint: which towns an approved alert has not reached in time."""
+
+    async def health(ctx: Context, req: msg.AlertHealthQuery) -> msg.AlertHealth:
+        return msg.AlertHealth(stalled=watch.stalled, deadline_seconds=deadline)
+
+    app.endpoint(msg.ALERT_HEALTH, msg.AlertHealthQuery, read_only=True)(health)

@@ -1,82 +1,116 @@
-"""The notifications service assembled: its endpoints, database, event consumer and email sender."""
+"""The notifications service assembled: its endpoints, database, event consumers, fan-out and sender.
+
+Everything the service runs beside its endpoints is built here, in :func:`assemble`, once the
+connection and the database are known, and handed to whoever uses it; the runtime begins the
+workers in :attr:`Notifications.workers`' order and stops them in the reverse one.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from nats.aio.client import Client
-from sqlalchemy.ext.asyncio import AsyncEngine
+from nats.js import JetStreamContext
 
-from contracts.tenants import Region, default_directory, load_region
-from services.notifications import deliveries, inbox, preferences, town_templates
-from services.notifications import broadcast_parts
+from contracts.tenants import COUNCIL_SLUG, Region, default_directory, load_region
+from services.notifications import alert_watch, dead_letters, deliveries, fanout, inbox, news
+from services.notifications import preferences, push, town_templates, webhooks
+from services.notifications.alert_watch import AlertWatch, OfficeMail, deadline_from_env
+from services.notifications.broadcast_tables import BroadcastOutbox
+from services.notifications.broadcasts import Broadcasts
 from services.notifications.consumer import ApplicationEvents
-from services.notifications import dead_letters, news, push, webhooks
+from services.notifications.fanout_worker import ALERTS, ANNOUNCEMENTS, AlertsFirst, FanoutWorker
 from services.notifications.mailer import EmailChannel, SmtpSettings
 from services.notifications.models import OutboxRow
+from services.notifications.notice_rules import NoticeRules
 from services.notifications.ratelimit import Limits, limits_from_env
 from services.notifications.sender import Sender
 from services.notifications.webhooks import WebhookChannel
 from services.notifications.webpush import PushSettings, VapidKeys, WebPushChannel
 from services.runtime import streams
 from services.runtime.outbox import OutboxRelay
-from services.runtime import rls
-from services.runtime.service import ServiceApp
+from services.runtime.service import Resources, ServiceApp, Worker
 
 NAME = "notifications"
 VERSION = "0.1.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+@dataclass(frozen=True)
+class Notifications:
+    js: JetStreamContext
+    #: Delivery outcomes and dead letters, committed with the delivery, relayed town by town.
+    outbox: OutboxRelay
+    sender: Sender
+    #: The procedures' application events, turned into the applicants' messages.
+    events: ApplicationEvents
+    #: Released broadcasts' work items (the towns' and the council's), relayed.
+    broadcast_relay: OutboxRelay
+    #: The fan-out lanes: alerts bound before announcements.
+    alerts: FanoutWorker
+    announcements: FanoutWorker
+    alert_watch: AlertWatch
+    office_mail: OfficeMail
+
+    @property
+    def workers(self) -> Sequence[Worker]:
+        # Stopped in the reverse order: the fan-out and the consumer (which queue deliveries and
+        # wake the sender) before the sender finishes its pass, the outbox relays last.
+        return (self.office_mail, self.outbox, self.sender, self.events, self.broadcast_relay,
+                self.alerts, self.announcements, self.alert_watch)
+
+
 def build(
     region: Region | None = None, smtp: SmtpSettings | None = None, mail_poll_seconds: float = 1.0,
     push_settings: PushSettings | None = None, limits: Limits | None = None,
-) -> ServiceApp:
+) -> ServiceApp[Notifications]:
     """``smtp``: the relay (None: from ``AIZU_SMTP_*``); ``push_settings``: web push (None: from
-    ``AIZU_VAPID_*`` / ``AIZU_PUSH_*``); ``limits``: rate limits (None: from ``AIZU_RATE_*``)."""
-    app = ServiceApp(NAME, VERSION, "Residents' inbox, channel preferences, towns' templates and email")
+    ``AIZU_VAPID_*`` / ``AIZU_PUSH_*``); ``limits``: rate limits (None: from ``AIZU_RATE_*``).
+    ``AIZU_BROADCAST_CHUNK``: residents per fan-out chunk; ``AIZU_ALERT_DEADLINE_SECONDS``: how
+    long after approval an alert may take to reach every town's inboxes before the alarm."""
     region = region or load_region(default_directory())
     smtp = smtp or SmtpSettings.from_env()
+    push_settings = push_settings or PushSettings.from_env()
+    vapid = VapidKeys.load_or_create(push_settings.vapid_dir)
+    # Tests only: receivers on loopback over plain HTTP.
+    local_webhooks = os.environ.get("AIZU_WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes")
+    chunk = int(os.environ.get("AIZU_BROADCAST_CHUNK", fanout.CHUNK))
+    deadline = deadline_from_env()
+
+    async def assemble(app: ServiceApp[Notifications], res: Resources) -> Notifications:
+        await streams.ensure(res.js, streams.EVENTS, streams.DEAD_LETTERS)
+        towns = [t.slug for t in region.towns]
+        outbox = OutboxRelay(res.sessions, OutboxRow, res.js, tenants=towns)
+        channels = {"email": EmailChannel(region, smtp), "push": WebPushChannel(push_settings, vapid),
+                    "webhook": WebhookChannel(allow_local=local_webhooks)}
+        sender = Sender(res.sessions, region, channels, smtp.retry_backoff, limits or Limits(limits_from_env()),
+                        poll_seconds=mail_poll_seconds, on_outbox=outbox.notify)
+        relay = OutboxRelay(res.sessions, BroadcastOutbox, res.js, tenants=[*towns, COUNCIL_SLUG])
+        mail = OfficeMail(region, smtp)
+        priority = AlertsFirst()
+        lanes = [FanoutWorker(res.sessions, region, lane, priority, on_delivery=sender.notify, chunk=chunk)
+                 for lane in (ALERTS, ANNOUNCEMENTS)]
+        parts = Notifications(
+            js=res.js, outbox=outbox, sender=sender,
+            events=ApplicationEvents(res.sessions, region, on_delivery=sender.notify),
+            broadcast_relay=relay, alerts=lanes[0], announcements=lanes[1],
+            alert_watch=AlertWatch(res.sessions, region, mail, deadline), office_mail=mail,
+        )
+        Broadcasts(region, relay, on_pending=mail.approval_needed).register(app)
+        NoticeRules(region, sender).register(app)
+        alert_watch.register(app, parts.alert_watch, deadline)
+        dead_letters.register(app, res.js)
+        return parts
+
+    app: ServiceApp[Notifications] = ServiceApp(
+        NAME, VERSION, "Residents' inbox, channel preferences, towns' templates and email", assemble=assemble)
     inbox.register(app)
     preferences.register(app)
     town_templates.register(app)
     deliveries.register(app)
-    push_settings = push_settings or PushSettings.from_env()
-    vapid = VapidKeys.load_or_create(push_settings.vapid_dir)
     push.register(app, push_settings, vapid)
-    # Tests only: receivers on loopback over plain HTTP.
-    local_webhooks = os.environ.get("AIZU_WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes")
     webhooks.register(app, allow_http=local_webhooks)
-    dead_letters.register(app)
     news.register(app)
-
-    async def start_workers(nc: Client, engine: AsyncEngine) -> None:
-        sessions = rls.sessionmaker(engine, expire_on_commit=False)
-        js = nc.jetstream()
-        await streams.ensure(js, streams.EVENTS, streams.DEAD_LETTERS)
-        # Delivery outcomes and dead letters, committed with the delivery, relayed town by town.
-        outbox = OutboxRelay(sessions, OutboxRow, js, tenants=[t.slug for t in region.towns])
-        outbox.start()
-        channels = {"email": EmailChannel(region, smtp), "push": WebPushChannel(push_settings, vapid), "webhook": WebhookChannel(allow_local=local_webhooks)}
-        mailer = Sender(
-            sessions, region, channels, smtp.retry_backoff, limits or Limits(limits_from_env()),
-            poll_seconds=mail_poll_seconds, on_outbox=outbox.notify,
-        )
-        mailer.start()
-        app.parts["js"], app.parts["sender"], app.parts["outbox"] = js, mailer, outbox
-        events = ApplicationEvents(sessions, region, on_delivery=mailer.notify)
-        await events.subscribe(nc.jetstream())
-        app.parts["mailer"], app.parts["events"] = mailer, events
-
-    async def stop_workers() -> None:
-        # The consumer first: nothing new is queued while the sender finishes its pass.
-        for part in ("events", "mailer", "outbox"):
-            if part in app.parts:
-                await app.parts.pop(part).stop()
-
-    app.on_start.append(start_workers)
-    app.on_stop.append(stop_workers)
-    # Broadcasts and push-type notices: after the sender starts (they wake it), stopped before it.
-    broadcast_parts.install(app, region, smtp)
     return app

@@ -26,6 +26,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, func, select
@@ -47,6 +48,7 @@ from services.runtime import rls
 from services.runtime.database import utc
 from services.runtime.outbox import new_event
 from services.runtime.service import Context, ServiceApp
+from services.runtime.town_worker import TownWorker
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -65,18 +67,19 @@ def _field(path: str, ja: str, en: str) -> FieldError:
 
 
 class Broadcasts:
-    def __init__(self, region: Region, app: ServiceApp, on_pending: Callable[[BroadcastRow], None] = lambda row: None) -> None:
-        """``on_pending``: an alert now waits for a second person (the approvers are told)."""
+    def __init__(self, region: Region, relay: TownWorker, on_pending: Callable[[BroadcastRow], None] = lambda row: None) -> None:
+        """``relay``: publishes the released work items of a town once told; ``on_pending``: an
+        alert now waits for a second person (the approvers are told)."""
         self._region = region
         self._towns = {t.slug: t for t in region.towns}
-        self._app = app
+        self._relay = relay
         self._on_pending = on_pending
 
-    def register(self) -> None:
-        self._app.endpoint(msg.BROADCAST, msg.NewBroadcast)(self.create)
-        self._app.endpoint(msg.APPROVE_BROADCAST, msg.ApproveBroadcast)(self.approve)
-        self._app.endpoint(msg.BROADCASTS, msg.ListBroadcasts)(self.list)
-        self._app.endpoint(msg.GET_BROADCAST, msg.GetBroadcast)(self.get)
+    def register(self, app: ServiceApp[Any]) -> None:
+        app.endpoint(msg.BROADCAST, msg.NewBroadcast)(self.create)
+        app.endpoint(msg.APPROVE_BROADCAST, msg.ApproveBroadcast)(self.approve)
+        app.endpoint(msg.BROADCASTS, msg.ListBroadcasts)(self.list)
+        app.endpoint(msg.GET_BROADCAST, msg.GetBroadcast)(self.get)
 
     def _targets(self, row: BroadcastRow) -> list[str]:
         return [t.slug for t in self._region.towns] if row.target == "region" else [row.tenant]
@@ -161,9 +164,7 @@ class Broadcasts:
             session_add(new_event(BroadcastOutbox, row.tenant, subject, _ENCODER.encode(item), event_id))
 
     def _relay_soon(self, tenant: str) -> None:
-        relay = self._app.parts.get("broadcast_relay")
-        if relay is not None:
-            relay.notify(tenant)
+        self._relay.notify(tenant)
 
     async def _recipients(self, ctx: Context, row: BroadcastRow) -> int:
         """Residents the broadcast would reach now, town by town (row-level security)."""

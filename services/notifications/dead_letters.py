@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import msgspec
 from nats.js import JetStreamContext
@@ -55,9 +56,8 @@ async def read(js: JetStreamContext, tenant: str, limit: int) -> list[msg.DeadLe
     return letters
 
 
-def register(app: ServiceApp) -> None:
+def register(app: ServiceApp[Any], js: JetStreamContext) -> None:
     @app.endpoint(msg.DEAD_LETTERS, msg.ListDeadLetters, read_only=True)
     async def list_dead_letters(ctx: Context, req: msg.ListDeadLetters) -> msg.DeadLetterList:
         access.tenant_admin(ctx)
-        js: JetStreamContext = app.parts["js"]
         return msg.DeadLetterList(items=await read(js, ctx.tenant, req.limit))

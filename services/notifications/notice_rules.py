@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, exists, func, select
@@ -26,6 +27,7 @@ from services.notifications.models import InboxRow
 from services.notifications.quiet_hours import TOKYO, release_at
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
+from services.runtime.town_worker import TownWorker
 
 R = fanout.RESIDENTS
 
@@ -60,15 +62,16 @@ def _field(path: str, ja: str, en: str) -> FieldError:
 
 
 class NoticeRules:
-    def __init__(self, region: Region, app: ServiceApp) -> None:
+    def __init__(self, region: Region, sender: TownWorker) -> None:
+        """``sender``: sends a town's queued deliveries once told."""
         self._towns = {t.slug: t for t in region.towns}
-        self._app = app
+        self._sender = sender
 
-    def register(self) -> None:
-        self._app.endpoint(msg.NOTICE_RULES, msg.ListNoticeRules)(self.list)
-        self._app.endpoint(msg.PUT_NOTICE_RULE, msg.PutNoticeRule)(self.put)
-        self._app.endpoint(msg.PREVIEW_NOTICE_RULE, msg.NoticeRuleRef)(self.preview)
-        self._app.endpoint(msg.RUN_NOTICE_RULE, msg.NoticeRuleRef)(self.run)
+    def register(self, app: ServiceApp[Any]) -> None:
+        app.endpoint(msg.NOTICE_RULES, msg.ListNoticeRules)(self.list)
+        app.endpoint(msg.PUT_NOTICE_RULE, msg.PutNoticeRule)(self.put)
+        app.endpoint(msg.PREVIEW_NOTICE_RULE, msg.NoticeRuleRef)(self.preview)
+        app.endpoint(msg.RUN_NOTICE_RULE, msg.NoticeRuleRef)(self.run)
 
     def _checked(self, tenant: str, c: msg.Criteria) -> None:
         errors: list[FieldError] = []
@@ -147,9 +150,7 @@ class NoticeRules:
                                run_at=now, matched=matched, notified=notified)
             session.add(run)
         if queued:
-            mailer = self._app.parts.get("mailer")
-            if mailer is not None:
-                mailer.notify(ctx.tenant)
+            self._sender.notify(ctx.tenant)
         return _run(run)
 
     async def _rule(self, ctx: Context, rule_id: str) -> NoticeRuleRow:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-
-from nats.aio.client import Client
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.tenants import Region, default_directory, load_region
 from services.portal import dispatch, faq, faq_base
@@ -16,7 +15,8 @@ from services.portal.pages import metrics, push, report, resident, staff
 from services.portal.pages import verify as verify_pages
 from services.portal.routing import Routes
 from services.runtime.client import BusClient
-from services.runtime.service import ServiceApp
+from services.portal.view import Site
+from services.runtime.service import Resources, ServiceApp, Worker
 
 NAME = "portal"
 VERSION = "0.1.0"
@@ -26,10 +26,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 READ_TIMEOUT = float(os.environ.get("AIZU_PORTAL_READ_TIMEOUT", "2"))
 
 
-def build(region: Region | None = None) -> ServiceApp:
-    app = ServiceApp(NAME, VERSION, "Residents' portal, staff console and council dashboard, rendered as HTML")
+@dataclass(frozen=True)
+class Portal:
+    #: The portal's client of the other services (pages read through it).
+    bus: BusClient
+    workers: Sequence[Worker] = ()
+
+
+def build(region: Region | None = None) -> ServiceApp[Portal]:
     region = region or load_region(default_directory())
-    app.parts["region"] = region
     routes = Routes()
     routes.include(resident.routes)
     routes.include(answer.routes)
@@ -39,12 +44,15 @@ def build(region: Region | None = None) -> ServiceApp:
     routes.include(faq_pages.routes)
     routes.include(push.routes)
     routes.include(verify_pages.routes)
-    dispatch.register(app, routes, region)
     # The FAQ is checked at start: a wrong tenants/faq file stops the service with its name and field.
-    faq.register(app, faq_base.FaqBase.load(faq_base.default_directory(), region))
+    site = Site(region=region, faq=faq_base.FaqBase.load(faq_base.default_directory(), region))
 
-    async def connect_bus(nc: Client, engine: AsyncEngine) -> None:
-        app.parts["bus"] = BusClient(nc, READ_TIMEOUT)
+    async def assemble(app: ServiceApp[Portal], res: Resources) -> Portal:
+        parts = Portal(bus=BusClient(res.nc, READ_TIMEOUT))
+        dispatch.register(app, routes, site, parts.bus)
+        return parts
 
-    app.on_start.append(connect_bus)
+    app: ServiceApp[Portal] = ServiceApp(
+        NAME, VERSION, "Residents' portal, staff console and council dashboard, rendered as HTML", assemble=assemble)
+    faq.register(app, site.faq)
     return app

@@ -11,10 +11,10 @@ from typing import Any
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
 from contracts.portal import PAGE, PageReply, PageRequest
 from contracts.principal import ANONYMOUS
-from contracts.tenants import Council, Region, Tenant
+from contracts.tenants import Council, Tenant
 from services.portal.pages import news
 from services.portal.routing import Routes
-from services.portal.view import Page
+from services.portal.view import Page, Site
 from services.runtime.client import BusClient
 from services.runtime.service import Context, ServiceApp
 
@@ -33,7 +33,8 @@ def _refusal(page: Page, audience: str) -> PageReply | None:
     return None
 
 
-def register(app: ServiceApp, routes: Routes, region: Region) -> None:
+def register(app: ServiceApp[Any], routes: Routes, site: Site, bus: BusClient) -> None:
+    region = site.region
     places: dict[str, Tenant | Council] = {t.slug: t for t in region.towns}
     places[region.council.slug] = region.council
 
@@ -42,11 +43,9 @@ def register(app: ServiceApp, routes: Routes, region: Region) -> None:
         tenant = places.get(ctx.tenant)
         if tenant is None:
             raise ServiceFailure(ErrorEnvelope(code=ErrorCode.NOT_FOUND, title="No such town"))
-        bus: BusClient = app.parts["bus"]
         principal = None if ctx.principal == ANONYMOUS else ctx.principal
         found = routes.match(req.method, req.path, council=isinstance(tenant, Council))
-        parts: dict[str, Any] = app.parts
-        view = Page(req, tenant, principal, found[1] if found else {}, bus, parts, ctx)
+        view = Page(req, tenant, principal, found[1] if found else {}, bus, site, ctx)
         if found is None:
             return view.not_found()
         route, params = found

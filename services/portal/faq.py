@@ -7,6 +7,7 @@ through the gateway (``GET /api/v1/faq``) to the same function.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from contracts import faq as msg
 from contracts import headers as h
@@ -14,10 +15,6 @@ from contracts.errors import ErrorCode, FieldError, ServiceFailure, failure
 from services.portal import faq_log
 from services.portal.faq_base import FaqBase
 from services.runtime.service import Context, ServiceApp
-
-#: Where the loaded FAQ sits in ``app.parts``.
-PART = "faq"
-
 
 def bad_question(reason_ja: str, reason_en: str) -> ServiceFailure:
     return failure(
@@ -63,9 +60,7 @@ async def unanswered(ctx: Context, limit: int = 100) -> msg.UnansweredList:
     return msg.UnansweredList(tenant=ctx.tenant, items=await faq_log.most_asked(ctx.session, ctx.tenant, limit))
 
 
-def register(app: ServiceApp, base: FaqBase) -> None:
-    app.parts[PART] = base
-
+def register(app: ServiceApp[Any], base: FaqBase) -> None:
     @app.endpoint(msg.SEARCH, msg.FaqSearch)
     async def search(ctx: Context, req: msg.FaqSearch) -> msg.FaqResults:
         return await answer(ctx, base, req.q, req.limit)

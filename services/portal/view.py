@@ -7,6 +7,7 @@ services' own rules decide what the caller may see; the portal adds none of its 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,9 +20,10 @@ import msgspec
 from contracts.errors import ErrorEnvelope, ServiceFailure
 from contracts.portal import Display, PageReply, PageRequest
 from contracts.principal import Principal
-from contracts.tenants import Council, Tenant
+from contracts.tenants import Council, Region, Tenant
 from contracts.uploads import FILE_KINDS
 from services.portal import i18n
+from services.portal.faq_base import FaqBase
 from services.runtime.client import BusClient
 from services.runtime.service import Context
 
@@ -54,6 +56,14 @@ ENVIRONMENT.filters["megabytes"] = lambda size: f"{(size or 0) / 1_000_000:g} MB
 ENVIRONMENT.filters["kilobytes"] = lambda size: f"{max(1, round((size or 0) / 1000)):,} KB"
 
 
+@dataclass(frozen=True)
+class Site:
+    """What every page may read beside its request: the region and its FAQ."""
+
+    region: Region
+    faq: FaqBase
+
+
 class Page:
     def __init__(
         self,
@@ -62,7 +72,7 @@ class Page:
         principal: Principal | None,
         params: dict[str, str],
         bus: BusClient,
-        parts: dict[str, Any],
+        site: Site,
         context: Context | None = None,
     ) -> None:
         self.request = request
@@ -70,7 +80,7 @@ class Page:
         self.principal = principal
         self.params = params
         self.bus = bus
-        self.parts = parts
+        self.site = site
         #: The portal's own request context (its database session, for the FAQ's log).
         self.context = context
         self.lang = request.display.lang

@@ -1,22 +1,25 @@
-"""The procedures service assembled: its endpoints, database, migrations and outbox relay."""
+"""The procedures service assembled: its endpoints, database, migrations and workers.
+
+What the service runs beside its endpoints is built in :func:`build`'s ``assemble``, once the
+connection and the database are known, and handed to the handlers that use it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-
-from nats.aio.client import Client
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.tenants import Region, default_directory, load_region
 from services.procedures import applications, catalog, counter_codes, open311, payments, receipts
+from services.procedures.applications import Applications
 from services.procedures.chain import Sealer
-from services.procedures.filing import Filer
-from services.procedures.receipts import Signer
 from services.procedures.models import OutboxRow
-from services.runtime import rls, streams
+from services.procedures.receipts import Signer
+from services.runtime import streams
+from services.runtime.files import FileBucket
 from services.runtime.outbox import OutboxRelay
-from services.runtime.background import Background
-from services.runtime.service import ServiceApp
+from services.runtime.service import Resources, ServiceApp, Worker
 from services.runtime.settings import PaymentSettings
 
 NAME = "procedures"
@@ -24,45 +27,43 @@ VERSION = "0.2.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+@dataclass(frozen=True)
+class Procedures:
+    applications: Applications
+    refunds: payments.RefundRetry
+
+    @property
+    def workers(self) -> Sequence[Worker]:
+        # Stopped in the reverse order: the filer writes what it holds before the relay stops.
+        handlers = self.applications
+        return (handlers.relay, handlers.sealer, self.refunds, handlers.filer)
+
+
 def build(catalog_max_age: float | None = None, region: Region | None = None,
-          payment: PaymentSettings | None = None) -> ServiceApp:
+          payment: PaymentSettings | None = None) -> ServiceApp[Procedures]:
     """``catalog_max_age``: seconds a town's catalog is kept in memory (None: from the environment);
     ``payment``: the payment provider (None: from the environment)."""
-    app = ServiceApp(NAME, VERSION, "Each town's procedures, applications and workflow")
-    reader = catalog.register(app, catalog_max_age)
-    signer = Signer()
     region = region or load_region(default_directory())
-    handlers = applications.register(app, reader, signer, region)
-    app.parts["applications"] = handlers
-    handlers.payments = payments.register(app, handlers, payment)
-    open311.register(app, reader, handlers)
-    receipts.register(app, signer)
-    counter_codes.register(app)
+    payment = payment or PaymentSettings.from_env()
+    signer = Signer()
 
-    workers: list[Background] = []
-
-    async def start_relay(nc: Client, engine: AsyncEngine) -> None:
-        js = nc.jetstream()
-        await streams.ensure(js, streams.EVENTS, streams.AUDIT)
-        handlers.files.attach(js)
+    async def assemble(app: ServiceApp[Procedures], res: Resources) -> Procedures:
+        await streams.ensure(res.js, streams.EVENTS, streams.AUDIT)
+        files = FileBucket()
+        files.attach(res.js)
         # Town by town: the outbox has row-level security like every table (services/runtime/rls.py).
         towns = [town.slug for town in region.towns]
-        sessions = rls.sessionmaker(engine, expire_on_commit=False)
-        handlers.relay = OutboxRelay(sessions, OutboxRow, js, tenants=towns)
-        handlers.relay.start()
-        handlers.sealer = Sealer(sessions, towns)
-        handlers.sealer.start()
-        handlers.filer = Filer(sessions, handlers.committed)
-        handlers.filer.start()
-        assert handlers.payments is not None
-        workers.append(payments.RefundRetry(handlers.payments, sessions, towns))
-        workers[-1].start()
+        handlers = Applications(
+            reader, signer, region, sessions=res.sessions, files=files, payment=payment,
+            relay=OutboxRelay(res.sessions, OutboxRow, res.js, tenants=towns), sealer=Sealer(res.sessions, towns),
+        )
+        applications.register(app, handlers)
+        payments.register(app, handlers.payments)
+        open311.register(app, reader, handlers)
+        return Procedures(applications=handlers, refunds=payments.RefundRetry(handlers.payments, res.sessions, towns))
 
-    async def stop_relay() -> None:
-        for worker in (handlers.filer, handlers.relay, handlers.sealer, *workers):
-            if worker is not None:
-                await worker.stop()
-
-    app.on_start.append(start_relay)
-    app.on_stop.append(stop_relay)
+    app: ServiceApp[Procedures] = ServiceApp(NAME, VERSION, "Each town's procedures, applications and workflow", assemble=assemble)
+    reader = catalog.register(app, catalog_max_age)
+    receipts.register(app, signer)
+    counter_codes.register(app)
     return app

@@ -15,7 +15,7 @@ import msgspec
 from joserfc import jws
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import applications as msg
 from contracts import headers as h
@@ -55,6 +55,7 @@ from services.runtime.database import idle, utc
 from services.runtime.files import FileBucket
 from services.runtime.outbox import OutboxRelay, new_event
 from services.runtime.service import Context, ServiceApp
+from services.runtime.settings import PaymentSettings
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 #: How many of a resident's latest applications ``history`` fields are taken from.
@@ -122,23 +123,27 @@ class _Validated(NamedTuple):
 
 
 class Applications:
-    def __init__(self, catalog: CatalogReader, signer: Signer, region: Region) -> None:
+    def __init__(
+        self, catalog: CatalogReader, signer: Signer, region: Region, *, sessions: async_sessionmaker[AsyncSession],
+        relay: OutboxRelay, sealer: Sealer, files: FileBucket, payment: PaymentSettings,
+    ) -> None:
+        """``relay`` and ``sealer``: publish and seal a town's committed events; ``sessions``: the
+        filer's (it writes batches of filings of its own)."""
         self.catalog = catalog
         self.signer = signer
         self.region = region
         self.prefixes = {town.slug: town.reference_prefix for town in region.towns}
-        self.relay: OutboxRelay | None = None
-        self.sealer: Sealer | None = None
+        self.relay = relay
+        self.sealer = sealer
         self.keys = idempotency.Keys()
-        self.filer: Filer | None = None
-        self.payments: Payments | None = None
-        self.files = FileBucket()
+        self.filer = Filer(sessions, self.committed)
+        self.payments = Payments(self, payment)
+        self.files = files
 
     def committed(self, town: str) -> None:
         """A town's changes with events and links committed: publish and seal them soon."""
-        for worker in (self.relay, self.sealer):
-            if worker is not None:
-                worker.notify(town)
+        self.relay.notify(town)
+        self.sealer.notify(town)
 
     def receipt_claims(self, app: Application, procedure: ProcedureDetail, valid: ValidAnswers) -> ReceiptClaims:
         town = self.region.town(app.tenant)
@@ -251,7 +256,7 @@ class Applications:
         checked = await self._validated(ctx, req)
         return msg.CheckedApplication(
             code=checked.procedure.code, answers=checked.valid.values, fee=checked.fee,
-            online_payment=self.payments is not None and self.payments.provider.online,
+            online_payment=self.payments.provider.online,
             attachments=[msg.AttachmentInfo(field=a.field, filename=a.filename, media_type=a.media_type, size=a.size,
                                             sha256=a.sha256) for a in checked.valid.attachments])
 
@@ -284,7 +289,7 @@ class Applications:
 
     def _payable(self, checked: _Validated, req: msg.SubmitApplication) -> None:
         """Paying online needs a provider (without a choice, a fee is paid at the counter)."""
-        if checked.fee.total_yen > 0 and req.payment == "online" and not (self.payments and self.payments.provider.online):
+        if checked.fee.total_yen > 0 and req.payment == "online" and not self.payments.provider.online:
             raise failure(ErrorCode.VALIDATION, "Online payment not offered", "this platform takes fees at the counter", [
                 FieldError(field="$.payment", message_ja="オンラインでの支払いは、いまは使えません。窓口での支払いを選んでください。",
                            message_en="Paying online is not available now; choose to pay at the counter."),
@@ -359,7 +364,6 @@ class Applications:
                 "comment": counter_codes.LINKED if channel == "counter" and app.applicant_subject else ""}],
         }
         await idle(session)
-        assert self.filer is not None, "service not started"
         numbering = Numbering(prefix=self.prefixes[ctx.tenant], year=now.astimezone(TOKYO).year, rows=with_reference)
         await self.filer.file(Filing(tenant=ctx.tenant, rows=rows, numbering=numbering))
         return answer[0]
@@ -407,7 +411,7 @@ class Applications:
                 for r in history
             ],
             allowed_transitions=workflow.allowed(procedure.workflow, app.status, role),  # type: ignore[arg-type]
-            payment=shown(payment, app.payment_state, self.payments is not None and self.payments.provider.online)
+            payment=shown(payment, app.payment_state, self.payments.provider.online)
             if payment is not None else None,
         )
 
@@ -467,8 +471,7 @@ class Applications:
         await idle(ctx.session)
         async with ctx.session.begin():
             ctx.session.add(new_event(OutboxRow, ctx.tenant, subjects.audit(ctx.tenant, "staff_read"), _ENCODER.encode(record)))
-        if self.relay is not None:
-            self.relay.notify(ctx.tenant)
+        self.relay.notify(ctx.tenant)
 
     async def list(self, ctx: Context, req: msg.ListApplications) -> msg.ApplicationList:
         role = role_of(ctx.principal, ctx.tenant)
@@ -540,8 +543,7 @@ class Applications:
                     answers=answers, answers_sha256=digest(answers),
                 )
                 app.document = await self.signer.sign(session, issued)
-            if self.payments is not None:
-                await self.payments.decided(session, app, req.to, now)
+            await self.payments.decided(session, app, req.to, now)
             session.add(StatusChangeRow(
                 tenant=ctx.tenant, application_id=app.id, from_status=from_status, to_status=req.to,
                 actor=ctx.principal.subject, actor_role=role, actor_name=workflow.actor_name(ctx.principal), comment=req.comment, at=now))
@@ -556,14 +558,13 @@ class Applications:
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
         self.committed(ctx.tenant)
-        if self.payments is not None and app.payment_state and req.to in ("rejected", "withdrawn"):
+        if app.payment_state and req.to in ("rejected", "withdrawn"):
             await self.payments.after_decision(session, ctx.tenant, app.id)
             app, role = await self._load(ctx, req.id)
         return await self._detail(ctx, app, role)
 
 
-def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Region) -> Applications:
-    applications = Applications(catalog, signer, region)
+def register(app: ServiceApp[Any], applications: Applications) -> None:
     app.endpoint(msg.SUBMIT, msg.SubmitApplication)(applications.submit)
     app.endpoint(msg.CHECK, msg.SubmitApplication, read_only=True)(applications.check)
     app.endpoint(PREFILL, Prefill, read_only=True)(applications.prefill)
@@ -573,4 +574,3 @@ def register(app: ServiceApp, catalog: CatalogReader, signer: Signer, region: Re
     app.endpoint(msg.RECEIPT, msg.GetApplication)(applications.receipt)
     app.endpoint(msg.DOCUMENT, msg.GetApplication)(applications.document)
     app.endpoint(msg.ATTACHMENT, msg.GetAttachment)(applications.attachment)
-    return applications

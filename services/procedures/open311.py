@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -356,7 +357,7 @@ class Open311:
         return text
 
 
-def register(app: ServiceApp, catalog: CatalogReader, applications: Applications) -> Open311:
+def register(app: ServiceApp[Any], catalog: CatalogReader, applications: Applications) -> Open311:
     open311 = Open311(catalog, applications)
     app.endpoint(msg.SERVICES, msg.ListServices, read_only=True)(open311.services)
     app.endpoint(msg.SERVICE, msg.GetServiceDefinition, read_only=True)(open311.definition)

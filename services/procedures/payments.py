@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -451,11 +451,9 @@ def _csv(lines: Sequence[msg.LedgerLine]) -> str:
     return out.getvalue()
 
 
-def register(app: ServiceApp, applications: Applications, settings: PaymentSettings | None = None) -> Payments:
-    payments = Payments(applications, settings or PaymentSettings.from_env())
+def register(app: ServiceApp[Any], payments: Payments) -> None:
     app.endpoint(msg.PAY, msg.StartPayment)(payments.start)
     app.endpoint(msg.CONFIRM, msg.ConfirmPayment)(payments.confirm)
     app.endpoint(msg.NOTIFICATION, msg.ProviderNotification)(payments.notification)
     app.endpoint(msg.RECORD, msg.CounterPayment)(payments.record)
     app.endpoint(msg.RECONCILIATION, msg.Reconcile, read_only=True)(payments.reconciliation)
-    return payments

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 
+from nats.aio.client import Client
+
 
 class Background(ABC):
     name = "background"
@@ -15,6 +17,14 @@ class Background(ABC):
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def begin(self, nc: Client) -> None:
+        """Started by the service's runtime, on its connection (see ``services.runtime.service``)."""
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -13,13 +13,14 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.micro import add_service
 from nats.micro.request import Request, ServiceError
 from nats.micro.service import Endpoint, EndpointConfig, Service
@@ -37,6 +38,40 @@ from services.runtime.database import create_reader
 log = logging.getLogger(__name__)
 
 Req = TypeVar("Req", bound=msgspec.Struct)
+C = TypeVar("C", bound="Components")
+
+
+class Worker(Protocol):
+    """What a service runs beside its endpoints (a relay, a consumer, a sender)."""
+
+    async def begin(self, nc: Client) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Components(Protocol):
+    """A service's parts, built in one place on start; the runtime begins ``workers`` in their
+    order once the endpoints answer, and stops them in the reverse order before the endpoints."""
+
+    @property
+    def workers(self) -> Sequence[Worker]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What the runtime hands a service's assembly: its connection and its database."""
+
+    nc: Client
+    js: JetStreamContext
+    engine: AsyncEngine
+    #: Writing sessions under row-level security (as the endpoints' ``ctx.session``).
+    sessions: async_sessionmaker[AsyncSession]
+
+
+class NoComponents:
+    """For a service with nothing beside its endpoints."""
+
+    workers: Sequence[Worker] = ()
 
 
 class Context:
@@ -167,10 +202,18 @@ class _ConcurrentEndpoint(Endpoint):
         self._average_processing_time = self._processing_time // self._num_requests
 
 
-class ServiceApp:
-    """Declare endpoints with :meth:`endpoint`, then :meth:`start` on a NATS connection."""
+class ServiceApp(Generic[C]):
+    """Declare endpoints with :meth:`endpoint`, then :meth:`start` on a NATS connection.
 
-    def __init__(self, name: str, version: str, description: str = "") -> None:
+    ``assemble`` builds the service's components (workers and whatever its endpoints use) once the
+    connection and the database are known, before the endpoints subscribe; it may declare further
+    endpoints that need them.
+    """
+
+    def __init__(
+        self, name: str, version: str, description: str = "",
+        assemble: Callable[[ServiceApp[C], Resources], Awaitable[C]] | None = None,
+    ) -> None:
         self.name = name
         self.version = version
         self.description = description
@@ -186,11 +229,16 @@ class ServiceApp:
         self._engine_pool: object = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.micro: Service | None = None
-        #: The service's parts, by name, for whoever assembles or tests it.
-        self.parts: dict[str, Any] = {}
-        #: Run after the endpoints are up (e.g. an outbox relay) and before they stop.
-        self.on_start: list[Callable[[Client, AsyncEngine], Awaitable[None]]] = []
-        self.on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._assemble = assemble
+        self._components: C | None = None
+        self._begun: list[Worker] = []
+
+    @property
+    def components(self) -> C:
+        """The parts :meth:`start` assembled (a service started; tests reach its workers here)."""
+        if self._components is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._components
 
     def endpoint(self, verb: str, request_type: type[Req], *, read_only: bool = False) -> Callable[[Handler], Handler]:
         """Register a handler. A ``read_only`` one reads in autocommit: no BEGIN/ROLLBACK round trips."""
@@ -209,19 +257,27 @@ class ServiceApp:
         self._read_engine = create_reader(engine)
         self._engine_pool = engine.pool
         self._reader = rls.sessionmaker(self._read_engine)
+        if self._assemble is not None:
+            self._components = await self._assemble(self, Resources(nc, nc.jetstream(), engine, self._writer))
         self.micro = await add_service(
             nc, name=self.name, version=self.version, description=self.description, queue_group=self.name
         )
         for ep in self._endpoints:
             await self._add_endpoint(self.micro, ep)
         await nc.flush()  # subscribed at the server before anyone is told the service is up
-        for hook in self.on_start:
-            await hook(nc, engine)
+        await self.begin_workers(nc)
         return self.micro
 
+    async def begin_workers(self, nc: Client) -> None:
+        """Begin the components' workers, in their order (after the endpoints answer)."""
+        for worker in self._components.workers if self._components is not None else ():
+            await worker.begin(nc)
+            self._begun.append(worker)
+
     async def stop(self) -> None:
-        for hook in self.on_stop:
-            await hook()
+        # The workers first, the last begun first (a consumer stops before the sender it wakes).
+        while self._begun:
+            await self._begun.pop().stop()
         if self.micro is not None:
             await self.micro.stop()
         if self._tasks:

@@ -52,7 +52,7 @@ async def questions(page: Page) -> PageReply:
     q = page.query("q")
     if q:
         try:
-            found = await faq.answer(page.context, page.parts[faq.PART], q)  # type: ignore[arg-type]
+            found = await faq.answer(page.context, page.site.faq, q)  # type: ignore[arg-type]
         except ServiceFailure as exc:
             if not exc.envelope.fields:
                 raise
@@ -60,7 +60,7 @@ async def questions(page: Page) -> PageReply:
         shown = page.render("faq.html", q=q, results=found, errors={}, topics={})
         return msgspec.structs.replace(shown, logged_question=not found.answered)
     topics: dict[str, list] = defaultdict(list)
-    for shown in page.parts[faq.PART].entries(page.tenant.slug):
+    for shown in page.site.faq.entries(page.tenant.slug):
         topics[shown.entry.category].append(shown)
     return page.render("faq.html", q="", results=None, errors={}, topics=dict(topics))
 

@@ -47,7 +47,7 @@ async def catalog(page: Page) -> PageReply:
 
 def _keywords(page: Page) -> dict[str, list[str]]:
     """The regional catalog's search words by procedure (the town's list carries none)."""
-    return {p.code: p.keywords_ja for p in page.parts["region"].catalog.procedures}
+    return {p.code: p.keywords_ja for p in page.site.region.catalog.procedures}
 
 
 @routes.page("/procedures/{code}", methods=("GET", "POST"))

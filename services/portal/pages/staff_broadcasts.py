@@ -113,7 +113,7 @@ async def broadcast(page: Page) -> PageReply:
     if not page.has_role("tenant-admin"):
         return await _render(page)
     shown = await page.fetch(NOTIFICATIONS, casts.GET_BROADCAST, casts.GetBroadcast(id=page.params["id"]), casts.Broadcast)
-    names = {t.slug: (t.name_ja, t.name_en) for t in page.parts["region"].towns}
+    names = {t.slug: (t.name_ja, t.name_en) for t in page.site.region.towns}
     refresh = REFRESH_SECONDS if shown.status == "sending" else None
     return page.render("staff/broadcast.html", b=shown, names=names, refresh=refresh, local=local)
 

@@ -112,7 +112,7 @@ async def verify(page: Page) -> PageReply:
     if not checked.valid or checked.claims is None:
         words = _REASONS.get(checked.reason, "verify_unverifiable")
         return page.render("verify.html", status=422, pasted=pasted, result=None, problem=page.t(words))
-    region: Region = page.parts["region"]
+    region: Region = page.site.region
     claims = checked.claims
     issuer = region.town(claims.tenant)
     standard = region.standard(claims.code)
