@@ -166,10 +166,12 @@ class GetAttachment(msgspec.Struct, frozen=True, kw_only=True):
     field: Annotated[str, msgspec.Meta(min_length=1, max_length=48)]
 
 
-class Transition(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
+class Move(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of ``POST /api/v1/applications/{id}/transitions``: a :class:`Transition` without
+    the id, which is in the path. Its text is checked as the transition's (a 422 naming it)."""
+
     to: Status
-    comment: text.paragraph(2000) = ""
+    comment: str = ""
     #: Assign the application to a caseworker (their subject) along with the move.
     assign_to: str | None = None
     #: A resident's answer to a request for information (needs_info → in_review).
@@ -177,6 +179,11 @@ class Transition(msgspec.Struct, frozen=True, kw_only=True):
     #: Staff only: the resident had to come to the counter for this step (to show an original,
     #: collect a paper copy…). Counted by the insights service: online completion means none.
     counter_visit: bool = False
+
+
+class Transition(Move, frozen=True, kw_only=True):
+    id: str
+    comment: text.paragraph(2000) = ""
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):

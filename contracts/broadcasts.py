@@ -67,17 +67,17 @@ class NewBroadcast(msgspec.Struct, frozen=True, kw_only=True):
     cancels: Id | None = None
 
 
-class ApproveBroadcast(msgspec.Struct, frozen=True, kw_only=True):
-    id: Id
+class Approval(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of ``POST /api/v1/broadcasts/{id}/approve`` (optional): an :class:`ApproveBroadcast`
+    without the id, which is in the path."""
+
     #: Required when nobody would receive it (no resident of the target is imported): why it
     #: goes out anyway. Recorded with the approval.
     zero_recipients_reason: Reason = ""
 
 
-class Approval(msgspec.Struct, frozen=True, kw_only=True):
-    """The body of ``POST /api/v1/broadcasts/{id}/approve`` (optional)."""
-
-    zero_recipients_reason: Reason = ""
+class ApproveBroadcast(Approval, frozen=True, kw_only=True):
+    id: Id
 
 
 class GetBroadcast(msgspec.Struct, frozen=True, kw_only=True):

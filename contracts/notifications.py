@@ -114,14 +114,19 @@ class ListTemplates(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
-class PutTemplate(msgspec.Struct, frozen=True, kw_only=True):
-    """A town's template for one kind. ``kind`` is a plain string so that an unknown one is named."""
+class TemplateText(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of ``PUT /api/v1/templates/{kind}``: a :class:`PutTemplate` without the kind."""
 
-    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     title_ja: Title
     body_ja: Body
     title_en: Title
     body_en: Body
+
+
+class PutTemplate(TemplateText, frozen=True, kw_only=True):
+    """A town's template for one kind. ``kind`` is a plain string so that an unknown one is named."""
+
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):

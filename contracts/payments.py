@@ -51,10 +51,17 @@ class Payment(msgspec.Struct, frozen=True, kw_only=True):
     online: bool = False
 
 
-class StartPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    application_id: text.line(36, min_length=1)
+class PaymentReturn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The body of ``POST /api/v1/applications/{id}/payment``: a :class:`StartPayment` without the
+    application's id, which is in the path. The origin is checked as the payment's (a 422 naming it)."""
+
     #: Where the provider's page sends the resident back: the portal's own origin
     #: (``https://kitakata.example.jp``), checked to be the town's.
+    return_origin: str
+
+
+class StartPayment(PaymentReturn, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    application_id: text.line(36, min_length=1)
     return_origin: text.line(200, min_length=8)
 
 
@@ -69,11 +76,17 @@ class ConfirmPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     application_id: text.line(36, min_length=1)
 
 
-class CounterPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    application_id: text.line(36, min_length=1)
+class CounterRecord(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The body of ``POST /api/v1/applications/{id}/counter-payment``: a :class:`CounterPayment`
+    without the application's id, which is in the path."""
+
     method: CounterMethod
     #: ``payment`` (received at the desk) or ``refund`` (handed back at the desk).
     kind: Literal["payment", "refund"] = "payment"
+
+
+class CounterPayment(CounterRecord, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    application_id: text.line(36, min_length=1)
 
 
 class ProviderNotification(msgspec.Struct, frozen=True, kw_only=True):

@@ -22,12 +22,7 @@ from gateway.ratelimit import RateLimiter, limited
 from gateway.bus import Bus
 from gateway.access import CallerProvider
 from gateway.audit import AuditLog
-from gateway.routes import applications, catalog, health, identity, inbox, open311, portal, receipts, signin
-from gateway.routes import metrics
-from gateway.routes import faq
-from gateway.routes import broadcasts
-from gateway.routes import channels
-from gateway.routes import payments
+from gateway.routes import applications, faq, health, identity, metrics, open311, payments, portal, receipts, signin, table
 from gateway.routes.options import with_options
 from gateway.session_store import MAX_AGE as SESSION_MAX_AGE
 from gateway.session_store import NatsKVStore
@@ -91,41 +86,15 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
             *extra,
             health.healthz,
             health.readyz,
-            catalog.tenant_profile,
-            catalog.list_procedures,
-            catalog.get_procedure,
-            catalog.prefill_procedure,
+            identity.tenant_profile,
             identity.me,
-            applications.submit_application,
-            applications.check_application,
-            applications.list_applications,
-            applications.counter_code,
-            applications.get_application,
-            applications.transition_application,
-            applications.get_receipt,
-            applications.get_document,
+            *table.HANDLERS,
             applications.print_document,
             applications.get_attachment,
-            inbox.list_inbox,
-            inbox.mark_read,
-            inbox.get_preferences,
-            inbox.set_preferences,
-            inbox.list_templates,
-            inbox.put_template,
-            channels.push_key,
-            channels.put_push_subscription,
-            channels.delete_push_subscription,
-            channels.list_webhooks,
-            channels.add_webhook,
-            channels.delete_webhook,
-            channels.list_deliveries,
-            channels.list_dead_letters,
-            *broadcasts.ROUTES,
             *payments.ROUTES,
             metrics.towns,
             metrics.towns_csv,
             open311.router,
-            receipts.verify,
             receipts.town_keys,
             signin.login,
             signin.callback,

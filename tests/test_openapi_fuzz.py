@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from gateway.routes.table import ROUTES
 from tests.conftest import GatewayClient, gateway_client, running_insights, running_notifications, running_portal, running_procedures
 
 ST = Path(sys.executable).parent / "st"
@@ -84,3 +87,41 @@ async def test_errors_and_sign_in_are_documented(stack: GatewayClient) -> None:
     ready = document["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
     assert ready == {"$ref": "#/components/schemas/Readiness"}
     assert '"securitySchemes"' in (await stack.get("/schema/swagger")).text  # the docs page embeds the same
+
+
+async def test_every_declared_route_documents_its_contracts(stack: GatewayClient) -> None:
+    """The routes of gateway/routes/table.py: each 2xx response's schema is the reply contract the
+    row names, each body's the body contract, each GET's query the request's fields with their bounds."""
+    document = (await stack.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    assert len(ROUTES) >= 30
+
+    def ref(struct: type) -> dict[str, str]:
+        assert struct.__name__ in schemas, struct
+        return {"$ref": f"#/components/schemas/{struct.__name__}"}
+
+    for route in ROUTES:
+        path = re.sub(r"{(\w+):str}", r"{\1}", route.path)
+        operation = document["paths"][path][route.method.lower()]
+        reply = operation["responses"][str(route.status)]["content"]["application/json"]["schema"]
+        assert reply == ref(route.reply), (route.name, reply)
+        if route.body is not None:
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            expected = ref(route.body)
+            assert body == expected or expected in body.get("oneOf", []), (route.name, body)
+        if route.method == "GET":
+            query = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "query"}
+            fields = {f.name for f in msgspec.structs.fields(route.request)} - set(route.path_fields.values()) - set(route.path_params)
+            assert set(query) == fields, (route.name, set(query), fields)
+    limit = {p["name"]: p for p in document["paths"]["/api/v1/inbox"]["get"]["parameters"]}["limit"]["schema"]
+    assert (limit.get("minimum"), limit.get("maximum")) == (1, 200), limit  # the contract's own bounds
+
+
+async def test_a_path_value_the_contract_refuses_is_named_as_the_path_names_it(stack: GatewayClient) -> None:
+    """An id longer than the contract allows is refused before the bus, under the URL's own name."""
+    staff = {**stack.as_user("kitakata.admin")}
+    refused = await stack.delete(f"/api/v1/webhooks/{'x' * 40}", headers=staff)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "webhook_id"
+    other_town = await stack.delete(f"/api/v1/webhooks/{'x' * 40}", headers=stack.as_user("aizuwakamatsu.admin"))
+    assert other_town.status_code == 403
