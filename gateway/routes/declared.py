@@ -7,8 +7,8 @@ Struct of the gateway's own: the path's parameters and (GET) the query's are fie
 a body is a contract too, the request itself or the request without the fields in the path. What
 the contract refuses (a value out of range, too long an id in the path) is a 422 naming the field
 before anything is sent; the reply is the service's JSON, passed through as it was encoded.
-The OpenAPI document says exactly this: each parameter with the contract's bounds, the body's
-schema, and the reply's as the 2xx response.
+The OpenAPI document says exactly this: each query parameter with the contract's bounds, the
+body's schema, and the reply's as the 2xx response.
 """
 
 from __future__ import annotations
@@ -126,7 +126,12 @@ def _query_parameter(info: msgspec.structs.FieldInfo) -> tuple[Any, Any]:
     the document (checked by the contract on the way in: a 422 naming it)."""
     bounds: dict[str, Any] = {}
     annotation = _unbounded(info.type, bounds)
-    default = inspect.Parameter.empty if info.required else info.default
+    if info.required:
+        default = inspect.Parameter.empty
+    elif info.default_factory is not msgspec.NODEFAULT:
+        default = info.default_factory()
+    else:
+        default = info.default
     return Annotated[annotation, QueryParameter(schema_extra=bounds or None, required=info.required)], default
 
 
@@ -148,8 +153,8 @@ def _request(route: BusRoute, values: dict[str, Any]) -> msgspec.Struct:
         return msgspec.convert(values, route.request)
     except msgspec.ValidationError as exc:
         failed = from_validation_error(exc)
-        # A path parameter is named as the URL names it.
-        named = {f"$.{fieldname}": param for param, fieldname in route.path_fields.items()}
+        # A path parameter is named as the URL names it (as the framework names a parameter).
+        named = {f"$.{route.path_fields.get(param, param)}": param for param in route.path_params}
         fields = [msgspec.structs.replace(e, field=named.get(e.field, e.field)) for e in failed.envelope.fields]
         raise ServiceFailure(msgspec.structs.replace(failed.envelope, fields=fields)) from exc
 

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from contracts import receipts as msg
 from contracts.subjects import PROCEDURES
 from contracts.tenant_profile import TenantProfile
-from gateway.routes.replies import documented, json_reply
+from gateway.routes.replies import documented
 
 JWKS = "application/jwk-set+json"
 

@@ -209,7 +209,6 @@ class AlertWatch(Background):
         )
 
 
-
 def register(app: ServiceApp[Any], watch: AlertWatch, deadline: float) -> None:
     """The watch's endpoint: which towns an approved alert has not reached in time."""
 

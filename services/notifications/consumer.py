@@ -47,6 +47,7 @@ FILTER = f"{subjects.PREFIX}.{subjects.EVENTS}.*.application.>"
 BACKOFF: tuple[float, ...] = (5, 30, 120, 600)
 MAX_DELIVER = len(BACKOFF) + 1
 
+
 def consumer_config(durable: str = DURABLE, backoff: tuple[float, ...] = BACKOFF) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=durable,
@@ -105,7 +106,10 @@ class ApplicationEvents(DurableConsumer[ApplicationSubmitted | ApplicationStatus
     async def gave_up(self, m: Msg, attempt: int, reason: str) -> None:
         """Publish the event as a dead letter, then terminate it (left as is if NATS is away: redelivered)."""
         assert self._js is not None
-        tenant = subjects.event_tenant(m.subject)  # read by handle() before it failed
+        try:
+            tenant = subjects.event_tenant(m.subject)
+        except ValueError:  # a subject no event has (its term failed): the letter still goes
+            tenant = "unknown"
         seq = m.metadata.sequence.stream if m.metadata else 0
         letter_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dead-event/{self.durable}/{seq}"))
         letter = DeadLetter(

@@ -68,12 +68,6 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession]
 
 
-class NoComponents:
-    """For a service with nothing beside its endpoints."""
-
-    workers: Sequence[Worker] = ()
-
-
 class Context:
     """What a handler knows of its request. The database session opens on first use only."""
 
