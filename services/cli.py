@@ -45,7 +45,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed_residents(args: argparse.Namespace) -> int:
     """Stands in for the towns' import of their resident registers (development, benchmarks)."""
-    from services.notifications.residents import seed
+    from services.notifications.broadcasts.residents import seed
     from services.runtime.database import create_engine, session_factory
     from services.runtime.settings import database_url
 
@@ -91,7 +91,7 @@ async def _import_demo_residents(region: Region) -> int:
     """Development: the issuer's demo residents are residents of their towns (alerts reach them)."""
     from gateway.devissuer.users import demo_residents
     from gateway.settings import oidc_issuer_from_env
-    from services.notifications.residents import import_people
+    from services.notifications.broadcasts.residents import import_people
     from services.runtime.database import create_engine, session_factory
     from services.runtime.settings import database_url
 
@@ -110,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve_gateway(_region(args.dir))
         return 0
     if args.component == "smtp-sink":
-        from services.notifications.smtp_sink import serve_sink
+        from services.notifications.channels.smtp_sink import serve_sink
 
         asyncio.run(serve_sink())
         return 0

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
 
-from services.notifications import webhooks
-from services.notifications.webpush import b64url, unb64url
+from services.notifications.channels import webhooks
+from services.notifications.channels.webpush import b64url, unb64url
 from services.runtime import local_servers
 
 

@@ -31,8 +31,8 @@ from gateway.devissuer.tokens import dev_token
 from gateway.settings import GatewaySettings
 from services.insights import app as insights_app
 from services.notifications import app as notifications_app
-from services.notifications.mailer import SmtpSettings
-from services.notifications.smtp_sink import MailSink
+from services.notifications.channels.mailer import SmtpSettings
+from services.notifications.channels.smtp_sink import MailSink
 from services.portal import app as portal_app
 from services.procedures import app as procedures_app
 from services.procedures.seed import seed_catalog

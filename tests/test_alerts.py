@@ -23,8 +23,8 @@ from contracts import broadcasts as b
 from contracts import subjects
 from contracts.subjects import NOTIFICATIONS
 from services.notifications import app as notifications_app
-from services.notifications.broadcast_tables import FanoutRow, ResidentRow
-from services.notifications.mailer import SmtpSettings
+from services.notifications.broadcasts.tables import FanoutRow, ResidentRow
+from services.notifications.channels.mailer import SmtpSettings
 from services.notifications.models import InboxRow
 from services.runtime import local_servers, rls
 from services.runtime.database import create_engine, utc

@@ -21,8 +21,8 @@ import pytest
 from contracts.errors import ServiceFailure
 from contracts.notifications import PutTemplate
 from contracts.tenants import Region
-from services.notifications import templates
-from services.notifications.smtp_sink import MailSink
+from services.notifications.channels.smtp_sink import MailSink
+from services.notifications.inbox import templates
 from services.procedures import chain
 from services.runtime.database import create_engine, session_factory
 from tests.conftest import (

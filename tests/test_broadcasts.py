@@ -22,9 +22,9 @@ from contracts.errors import ErrorCode, ServiceFailure
 from contracts.principal import Principal
 from contracts.subjects import NOTIFICATIONS
 from contracts.tenants import QuietHours, Region
-from services.notifications.broadcast_tables import ResidentRow
+from services.notifications.broadcasts.tables import ResidentRow
+from services.notifications.delivery.quiet_hours import TOKYO
 from services.notifications.models import DeliveryRow, InboxRow, PreferenceRow
-from services.notifications.quiet_hours import TOKYO
 from services.runtime import rls
 from services.runtime.client import BusClient
 from services.runtime.database import create_engine

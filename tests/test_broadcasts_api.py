@@ -12,7 +12,7 @@ from typing import Any
 
 from contracts.tenants import Region
 from gateway.devissuer.users import subject_for
-from services.notifications.quiet_hours import TOKYO
+from services.notifications.delivery.quiet_hours import TOKYO
 from tests.conftest import gateway_client, running_notifications
 from tests.conftest import eventually
 from tests.test_broadcasts import add_residents

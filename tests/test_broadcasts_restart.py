@@ -27,7 +27,7 @@ from contracts.errors import ServiceFailure
 from contracts.subjects import NOTIFICATIONS
 from contracts.tenants import Region
 from services.notifications.app import MIGRATIONS
-from services.notifications.residents import seed
+from services.notifications.broadcasts.residents import seed
 from services.runtime import local_servers
 from services.runtime.client import BusClient
 from services.runtime.database import create_engine, migrate, session_factory

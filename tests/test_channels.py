@@ -20,9 +20,9 @@ from contracts import notifications as notes
 from contracts import subjects
 from contracts.errors import ErrorCode, ErrorEnvelope, ServiceFailure
 from contracts.principal import Principal
-from services.notifications.consumer import ApplicationEvents
+from services.notifications.channels.webhooks import pinned, resolve
+from services.notifications.inbox.application_events import ApplicationEvents
 from services.notifications.models import DeliveryRow, InboxRow, PushSubscriptionRow
-from services.notifications.webhooks import pinned, resolve
 from services.runtime import rls, streams
 from services.runtime.database import create_engine
 from tests.channel_servers import Browser, channel_servers
@@ -359,7 +359,7 @@ async def test_an_event_that_fails_every_attempt_becomes_a_dead_letter(region, n
         await consumer.subscribe(nc.jetstream())
         await eventually(lambda: _sync(consumer.dead_letters), timeout=15)
         await consumer.caught_up()  # terminated: not left in the stream
-        from services.notifications.dead_letters import read
+        from services.notifications.delivery.dead_letters import read
 
         letters = [d for d in await read(nc.jetstream(), TOWN, 500) if d.event_subject and event.event_id in (d.event or "")]
         assert letters and letters[0].source == "event" and letters[0].attempts == 3
@@ -432,13 +432,13 @@ async def test_a_webhook_is_posted_to_the_address_that_was_checked():
 def test_the_webhook_address_check_looks_inside_ipv6_embeddings(address, inside):
     import ipaddress
 
-    from services.notifications.webhook_address import inward
+    from services.notifications.channels.webhook_address import inward
 
     assert inward(ipaddress.ip_address(address)) is inside
 
 
 def test_webhook_host_names_are_encoded_by_idna():
-    from services.notifications.webhook_address import parse
+    from services.notifications.channels.webhook_address import parse
 
     assert parse("https://会津若松.example/h").host == "xn--6oq970d94dmm0a.example"
     assert parse("https://Bridge.Example.JP./h").host == "bridge.example.jp"
@@ -454,7 +454,7 @@ def _principal_header(who: Principal) -> dict[str, str]:
 
 
 def test_rate_limits_come_from_the_environment_per_town_and_channel():
-    from services.notifications.ratelimit import Limits, limits_from_env
+    from services.notifications.delivery.ratelimit import Limits, limits_from_env
 
     limits = limits_from_env({"AIZU_RATE_EMAIL": "10,20", "AIZU_RATE_PUSH": "0", "AIZU_RATE_WEBHOOK": "5"})
     assert limits == {"email": (10.0, 20.0), "webhook": (5.0, 5.0)}

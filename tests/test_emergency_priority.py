@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.notifications import fanout
-from services.notifications.broadcast_tables import ResidentRow
-from services.notifications.mailer import EmailChannel
+from services.notifications.broadcasts import fanout
+from services.notifications.broadcasts.tables import ResidentRow
+from services.notifications.channels.mailer import EmailChannel
+from services.notifications.channels.smtp_sink import MailSink
+from services.notifications.delivery.ratelimit import DEFAULTS, Limits, emergency_limits_from_env, limits_from_env
+from services.notifications.delivery.sender import Sender
 from services.notifications.models import DeliveryRow, InboxRow, PreferenceRow
-from services.notifications.ratelimit import DEFAULTS, Limits, emergency_limits_from_env, limits_from_env
-from services.notifications.sender import Sender
-from services.notifications.smtp_sink import MailSink
 from services.runtime import rls
 from services.runtime.database import create_engine
 from tests.conftest import eventually, mail_sink, running_notifications, smtp_to

@@ -25,8 +25,8 @@ from contracts import notifications as notes
 from contracts import subjects
 from contracts.applications import ApplicationStatusChanged, ApplicationSubmitted
 from contracts.principal import Principal, encode
-from services.notifications.mailer import SmtpSettings
-from services.notifications.smtp_sink import MailSink
+from services.notifications.channels.mailer import SmtpSettings
+from services.notifications.channels.smtp_sink import MailSink
 from services.runtime import local_servers
 from services.runtime.database import create_engine
 from tests.conftest import (
@@ -490,8 +490,8 @@ def test_a_deliverys_message_id_is_whole_and_the_same_on_every_attempt():
     """A broadcast's delivery id (``key:resident``) was cut at its colon in the header."""
     from email import message_from_bytes, policy
 
-    from services.notifications.mailer import SmtpSettings, compose
-    from services.notifications.outgoing import Outgoing
+    from services.notifications.channels.mailer import SmtpSettings, compose
+    from services.notifications.delivery.outgoing import Outgoing
 
     def mail(attempts: int) -> str:
         item = Outgoing(delivery_id="bc-1f2e:kitakata-resident-0000042", tenant="kitakata", address="a@kitakata.example",

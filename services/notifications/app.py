@@ -15,20 +15,22 @@ from pathlib import Path
 from nats.js import JetStreamContext
 
 from contracts.tenants import COUNCIL_SLUG, Region, default_directory, load_region
-from services.notifications import alert_watch, dead_letters, deliveries, fanout, inbox, news
-from services.notifications import preferences, push, town_templates, webhooks
-from services.notifications.alert_watch import AlertWatch, OfficeMail, deadline_from_env
-from services.notifications.broadcast_tables import BroadcastOutbox
-from services.notifications.broadcasts import Broadcasts
-from services.notifications.consumer import ApplicationEvents
-from services.notifications.fanout_worker import ALERTS, ANNOUNCEMENTS, AlertsFirst, FanoutWorker
-from services.notifications.mailer import EmailChannel, SmtpSettings
+from services.notifications.broadcasts import alert_watch, fanout
+from services.notifications.broadcasts.alert_watch import AlertWatch, OfficeMail, deadline_from_env
+from services.notifications.broadcasts.authoring import Broadcasts
+from services.notifications.broadcasts.lanes import ALERTS, ANNOUNCEMENTS, AlertsFirst, FanoutWorker
+from services.notifications.broadcasts.notice_rules import NoticeRules
+from services.notifications.broadcasts.tables import BroadcastOutbox
+from services.notifications.channels import push, webhooks
+from services.notifications.channels.mailer import EmailChannel, SmtpSettings
+from services.notifications.channels.webhooks import WebhookChannel
+from services.notifications.channels.webpush import PushSettings, VapidKeys, WebPushChannel
+from services.notifications.delivery import dead_letters, deliveries, preferences
+from services.notifications.delivery.ratelimit import Limits, limits_from_env
+from services.notifications.delivery.sender import Sender
+from services.notifications.inbox import messages, news, town_templates
+from services.notifications.inbox.application_events import ApplicationEvents
 from services.notifications.models import OutboxRow
-from services.notifications.notice_rules import NoticeRules
-from services.notifications.ratelimit import Limits, limits_from_env
-from services.notifications.sender import Sender
-from services.notifications.webhooks import WebhookChannel
-from services.notifications.webpush import PushSettings, VapidKeys, WebPushChannel
 from services.runtime import streams
 from services.runtime.outbox import OutboxRelay
 from services.runtime.service import Resources, ServiceApp, Worker
@@ -106,7 +108,7 @@ def build(
 
     app: ServiceApp[Notifications] = ServiceApp(
         NAME, VERSION, "Residents' inbox, channel preferences, towns' templates and email", assemble=assemble)
-    inbox.register(app)
+    messages.register(app)
     preferences.register(app)
     town_templates.register(app)
     deliveries.register(app)

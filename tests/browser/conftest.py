@@ -29,8 +29,8 @@ from services.procedures import app as procedures_app
 from services.procedures.seed import seed_catalog
 from services.runtime.database import create_engine, migrate, session_factory
 from gateway.devissuer.users import demo_residents
-from services.notifications.residents import import_people
-from services.notifications.smtp_sink import MailSink
+from services.notifications.broadcasts.residents import import_people
+from services.notifications.channels.smtp_sink import MailSink
 from services.psp_standin.server import Psp, running_psp
 from services.runtime.settings import PaymentSettings
 from tests import conftest as base

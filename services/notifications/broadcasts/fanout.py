@@ -20,7 +20,7 @@ from sqlalchemy import Boolean, ColumnElement, DateTime, Integer, String, case, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notifications.broadcast_tables import ResidentRow
+from services.notifications.broadcasts.tables import ResidentRow
 from services.notifications.models import DeliveryRow, InboxRow, PreferenceRow, PushSubscriptionRow
 
 RESIDENTS = ResidentRow.__table__

@@ -1,7 +1,7 @@
 """The durable consumer that fans released broadcasts out, one town's work item at a time.
 
 Each work item (``aizu.evt.<town>.broadcast.released``, committed with the release through the
-outbox) is worked through in chunks (:mod:`services.notifications.fanout`), each committing its
+outbox) is worked through in chunks (:mod:`services.notifications.broadcasts.fanout`), each committing its
 cursor in ``broadcast_fanouts``. The item is acked once the town is done; while it works, each
 committed chunk tells JetStream it is still in progress. If the service dies, JetStream delivers
 the item again after ``ACK_WAIT`` (to this copy once restarted, or to another), and the fan-out
@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts import subjects
 from contracts.broadcasts import BroadcastReleased
 from contracts.tenants import Region
-from services.notifications import fanout
-from services.notifications.broadcast_tables import FanoutRow
-from services.notifications.quiet_hours import release_at
+from services.notifications.broadcasts import fanout
+from services.notifications.broadcasts.tables import FanoutRow
+from services.notifications.delivery.quiet_hours import release_at
 from services.runtime import rls
 from services.runtime.durable import DurableConsumer
 

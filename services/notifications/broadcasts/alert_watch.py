@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import broadcasts as msg
 from contracts.tenants import COUNCIL_SLUG, Region
-from services.notifications.broadcast_tables import BroadcastRow, FanoutRow
-from services.notifications.mailer import EmailChannel, SmtpSettings
-from services.notifications.outgoing import Outgoing
+from services.notifications.broadcasts.tables import BroadcastRow, FanoutRow
+from services.notifications.channels.mailer import EmailChannel, SmtpSettings
+from services.notifications.delivery.outgoing import Outgoing
 from services.runtime import rls, telemetry
 from services.runtime.background import Background
 from services.runtime.service import Context, ServiceApp

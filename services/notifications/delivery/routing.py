@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import notifications as msg
-from services.notifications import preferences
+from services.notifications.delivery import preferences
 from services.notifications.models import DeliveryRow, PushSubscriptionRow, WebhookRow
 
 

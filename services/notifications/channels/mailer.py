@@ -30,7 +30,7 @@ import aiosmtplib
 import msgspec
 
 from contracts.tenants import Region
-from services.notifications.outgoing import Outcome, Outgoing
+from services.notifications.delivery.outgoing import Outcome, Outgoing
 
 log = logging.getLogger(__name__)
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -21,10 +21,11 @@ from sqlalchemy import ColumnElement, exists, func, select
 from contracts import broadcasts as msg
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.tenants import Region
-from services.notifications import access, fanout
-from services.notifications.broadcast_tables import NoticeRuleRow, NoticeRunRow
+from services.notifications import access
+from services.notifications.broadcasts import fanout
+from services.notifications.broadcasts.tables import NoticeRuleRow, NoticeRunRow
+from services.notifications.delivery.quiet_hours import TOKYO, release_at
 from services.notifications.models import InboxRow
-from services.notifications.quiet_hours import TOKYO, release_at
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 from services.runtime.town_worker import TownWorker

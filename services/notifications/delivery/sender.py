@@ -45,10 +45,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts import notifications as msg
 from contracts import subjects
 from contracts.tenants import Region
-from services.notifications import routing
+from services.notifications.delivery import routing
+from services.notifications.delivery.outgoing import Outcome, Outgoing
+from services.notifications.delivery.ratelimit import Limits
 from services.notifications.models import DeliveryRow, InboxRow, OutboxRow, PushSubscriptionRow, WebhookRow
-from services.notifications.outgoing import Outcome, Outgoing
-from services.notifications.ratelimit import Limits
 from services.runtime import rls
 from services.runtime.database import utc
 from services.runtime.outbox import new_event

@@ -11,14 +11,14 @@ Who may write and approve
 Release
     Approval (or, for an announcement, writing it) commits the broadcast's release together with
     one work item per target town in the outbox, in one transaction. The relay publishes them to
-    JetStream; :mod:`services.notifications.fanout_worker` fans each town out.
+    JetStream; :mod:`services.notifications.broadcasts.lanes` fans each town out.
 
 Emergency alerts
     Japanese is enough (English is shown when given). An approval that would reach nobody is
     refused unless the approver says why (recorded). An alert shows as a banner on every page of
     its towns until its end time; it can be corrected (a new version that replaces it) or
     cancelled, each a new alert of its own to the same residents, approved by a second person.
-    :mod:`services.notifications.alert_watch` raises the alarm when one is late.
+    :mod:`services.notifications.broadcasts.alert_watch` raises the alarm when one is late.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ from contracts import subjects
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
 from contracts.tenants import COUNCIL_SLUG, Region
-from services.notifications import access, fanout
-from services.notifications.fanout_worker import key_of, lane_of
-from services.notifications.broadcast_tables import (
+from services.notifications import access
+from services.notifications.broadcasts import fanout
+from services.notifications.broadcasts.lanes import key_of, lane_of
+from services.notifications.broadcasts.tables import (
     BroadcastOutbox,
     BroadcastRow,
     FanoutRow,

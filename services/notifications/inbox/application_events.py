@@ -33,9 +33,10 @@ from contracts import subjects
 from contracts.applications import ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted
 from contracts.notifications import DeadLetter
 from contracts.tenants import Region
-from services.notifications import routing, templates
+from services.notifications.delivery import routing
+from services.notifications.inbox import templates
+from services.notifications.inbox.town_templates import texts_for
 from services.notifications.models import InboxRow, ProcessedEvent
-from services.notifications.town_templates import texts_for
 from services.runtime import rls, streams
 from services.runtime.durable import DurableConsumer
 

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import notifications as msg
 from contracts.errors import ErrorCode, failure
-from services.notifications import access, templates
+from services.notifications import access
+from services.notifications.inbox import templates
 from services.notifications.models import TemplateRow
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp

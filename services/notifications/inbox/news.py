@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from contracts import broadcasts as msg
 from contracts.tenants import COUNCIL_SLUG
-from services.notifications.broadcast_tables import BroadcastRow
+from services.notifications.broadcasts.tables import BroadcastRow
 from services.runtime import rls
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.tenants import Region
-from services.notifications.broadcast_tables import ResidentRow
+from services.notifications.broadcasts.tables import ResidentRow
 from services.notifications.models import PreferenceRow
 from services.runtime import rls
 

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from contracts import notifications as msg
 from contracts.errors import ErrorCode, failure, field_failure
 from services.notifications import access
+from services.notifications.channels.webpush import PushSettings, VapidKeys, unb64url
 from services.notifications.models import PushSubscriptionRow
-from services.notifications.webpush import PushSettings, VapidKeys, unb64url
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 

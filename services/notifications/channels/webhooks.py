@@ -36,9 +36,10 @@ from sqlalchemy import delete, select
 
 from contracts import notifications as msg
 from contracts.errors import ErrorCode, FieldError, ServiceFailure, failure
-from services.notifications import access, webhook_address
+from services.notifications import access
+from services.notifications.channels import webhook_address
+from services.notifications.delivery.outgoing import Outcome, Outgoing
 from services.notifications.models import WebhookRow
-from services.notifications.outgoing import Outcome, Outgoing
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
 

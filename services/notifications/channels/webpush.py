@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
 
-from services.notifications.outgoing import Outcome, Outgoing
+from services.notifications.delivery.outgoing import Outcome, Outgoing
 
 log = logging.getLogger(__name__)
 
