@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -23,7 +24,28 @@ ATTACHMENT = "attachment"
 #: A resident asks their town for a code to show at the counter (:class:`CounterCode`).
 COUNTER_CODE = "counter_code"
 
-Status = Literal["awaiting_payment", "received", "in_review", "needs_info", "approved", "rejected", "issued", "closed", "withdrawn"]
+
+
+class Status(StrEnum):
+    """Where an application stands. Which may follow which, and who moves it, is the procedures'
+    workflow (``services/procedures/workflow.py``)."""
+
+    #: Its fee is to be paid online first; paying moves it to RECEIVED.
+    AWAITING_PAYMENT = "awaiting_payment"
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    NEEDS_INFO = "needs_info"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ISSUED = "issued"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+#: Statuses after which the town's work is done (processing times, overdue, the staff's open queue).
+FINISHED: frozenset[Status] = frozenset({Status.APPROVED, Status.REJECTED, Status.ISSUED, Status.CLOSED, Status.WITHDRAWN})
+#: Ended by a decision the resident did not take back (paid fees are owed only for these).
+DECLINED: frozenset[Status] = frozenset({Status.REJECTED, Status.WITHDRAWN})
 Channel = Literal["online", "counter"]
 IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 

@@ -12,19 +12,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.applications import (
-    ApplicationEvent,
-    ApplicationStatusChanged,
-    ApplicationSubmitted,
-)
+from contracts.applications import FINISHED, ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted, Status
 from contracts.notifications import DeliveryFinished
 from contracts.payments import PaymentSettled
 from contracts.tenants import Region
 from services.insights.models import ApplicationFact, DeliveryFact, PaymentFact
 from services.runtime.database import utc
 
-#: Statuses after which the town's work is done (as the procedures' workflow says).
-FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
 CARD = "jpki"
 
 

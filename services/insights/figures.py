@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from contracts.applications import Status
 from contracts.insights import MINIMUM_COUNT, RegionalMedian, TownFigures
 from contracts.tenants import Tenant
 
@@ -114,11 +115,11 @@ def town_figures(
     deliveries = list(deliveries)
     payments = list(payments)
     online = [a for a in apps if a.channel == "online"]
-    finished = [a for a in apps if a.finished_at is not None and a.finished_status != "withdrawn"]
+    finished = [a for a in apps if a.finished_at is not None and a.finished_status != Status.WITHDRAWN]
     completed_online = [a for a in finished if a.channel == "online" and not a.counter_visit]
     days = [float(working_days(tokyo_date(a.submitted_at), tokyo_date(a.finished_at))) for a in finished if a.finished_at]
     standards = [float(a.standard_days) for a in finished if a.standard_days is not None]
-    overdue = [a for a in apps if a.due_on is not None and a.finished_status != "withdrawn"
+    overdue = [a for a in apps if a.due_on is not None and a.finished_status != Status.WITHDRAWN
                and (tokyo_date(a.finished_at) if a.finished_at else today) > a.due_on]
     delivered = [d for d in deliveries if d.outcome == "delivered"]
     assured = [a for a in online if a.card_verified is not None]

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts import applications as msg
 from contracts import headers as h
 from contracts import subjects
+from contracts.applications import DECLINED, Status
 from contracts.audit import AuditRecord
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
@@ -308,7 +309,7 @@ class Applications:
         now = datetime.now(UTC)
         fee = checked.fee.total_yen
         # A fee to be paid online first: the application waits for it outside the staff's queue.
-        status = "awaiting_payment" if fee > 0 and channel == "online" and req.payment == "online" else "received"
+        status = Status.AWAITING_PAYMENT if fee > 0 and channel == "online" and req.payment == "online" else Status.RECEIVED
         app = Application(
             id=str(uuid.uuid4()),
             tenant=ctx.tenant,
@@ -356,7 +357,7 @@ class Applications:
                  "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "content": a.content}
                 for a in valid.attachments
             ],
-            PaymentRow: [payment_row(ctx.tenant, app.id, fee, "online" if status == "awaiting_payment" else "counter", now)]
+            PaymentRow: [payment_row(ctx.tenant, app.id, fee, "online" if status == Status.AWAITING_PAYMENT else "counter", now)]
             if fee > 0 else [],
             StatusChangeRow: [{
                 "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": status,
@@ -482,7 +483,7 @@ class Applications:
             query = query.where(Application.status == req.status)
         elif role == workflow.STAFF:
             # The queue is what the town has to work on: a fee still to be paid online is not yet.
-            query = query.where(Application.status != "awaiting_payment")
+            query = query.where(Application.status != Status.AWAITING_PAYMENT)
         if req.channel is not None:
             query = query.where(Application.channel == req.channel)
         if req.code is not None:
@@ -516,7 +517,7 @@ class Applications:
                 )
             answers = msgspec.json.decode(app.answers_json)
             if req.answers:
-                if not (role == workflow.RESIDENT and app.status == "needs_info"):
+                if not (role == workflow.RESIDENT and app.status == Status.NEEDS_INFO):
                     raise failure(
                         ErrorCode.VALIDATION, "Answers not expected", "answers go with a reply to a request for information"
                     )
@@ -535,7 +536,7 @@ class Applications:
             app.answers_json = _ENCODER.encode(answers)
             if req.assign_to is not None and role == workflow.STAFF:
                 app.assigned_to = req.assign_to
-            if req.to == "issued":
+            if req.to == Status.ISSUED:
                 town = self.region.town(ctx.tenant)
                 assert town is not None, "a town the service does not know"
                 issued = documents.claims(
@@ -558,7 +559,7 @@ class Applications:
             session.add(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "status_changed"),
                                   _ENCODER.encode(event), event.event_id))
         self.committed(ctx.tenant)
-        if app.payment_state and req.to in ("rejected", "withdrawn"):
+        if app.payment_state and req.to in DECLINED:
             await self.payments.after_decision(session, ctx.tenant, app.id)
             app, role = await self._load(ctx, req.id)
         return await self._detail(ctx, app, role)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from contracts.applications import Status
 from contracts.procedures import ProcedureDetail
 from contracts.receipts import ReceiptClaims
 from contracts.tenants import Tenant
@@ -37,7 +38,7 @@ def claims(
         code=procedure.code,
         procedure_name_ja=procedure.name_ja,
         applicant_name=applicant_name,
-        status="issued",
+        status=Status.ISSUED,
         iat=int(datetime.now(UTC).timestamp()),
         jti=str(uuid.uuid4()),
         answers_sha256=answers_sha256,

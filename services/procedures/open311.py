@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from contracts import applications as apps
 from contracts import open311 as msg
+from contracts.applications import Status
 from contracts.catalog import Category, FieldDef
 from contracts.errors import (
     ErrorCode,
@@ -39,18 +40,18 @@ from services.runtime.service import Context, ServiceApp
 TOKYO = ZoneInfo("Asia/Tokyo")
 REPORT = "report"
 #: GeoReport knows two states; the platform's statuses fall on either side of "the town is done".
-OPEN = frozenset({"received", "in_review", "needs_info", "approved"})
-CLOSED = frozenset({"rejected", "closed", "withdrawn", "issued"})
+OPEN = frozenset({Status.RECEIVED, Status.IN_REVIEW, Status.NEEDS_INFO, Status.APPROVED})
+CLOSED = frozenset({Status.REJECTED, Status.CLOSED, Status.WITHDRAWN, Status.ISSUED})
 #: What ``status_notes`` says for each platform status: fixed words, so no comment leaks a name.
 STATUS_NOTES: dict[str, tuple[str, str]] = {
-    "received": ("受け付けました", "Received"),
-    "in_review": ("担当課が対応しています", "Being handled by the town"),
-    "needs_info": ("確認が必要な点があります", "More information is needed"),
-    "approved": ("対応することになりました", "Accepted for action"),
-    "issued": ("対応が完了しました", "Done"),
-    "closed": ("対応が完了しました", "Done"),
-    "rejected": ("対応の対象外でした", "Not taken up"),
-    "withdrawn": ("通報者が取り下げました", "Withdrawn by the reporter"),
+    Status.RECEIVED: ("受け付けました", "Received"),
+    Status.IN_REVIEW: ("担当課が対応しています", "Being handled by the town"),
+    Status.NEEDS_INFO: ("確認が必要な点があります", "More information is needed"),
+    Status.APPROVED: ("対応することになりました", "Accepted for action"),
+    Status.ISSUED: ("対応が完了しました", "Done"),
+    Status.CLOSED: ("対応が完了しました", "Done"),
+    Status.REJECTED: ("対応の対象外でした", "Not taken up"),
+    Status.WITHDRAWN: ("通報者が取り下げました", "Withdrawn by the reporter"),
 }
 GROUPS: dict[Category, tuple[str, str]] = {
     "certificates": ("証明書", "Certificates"),

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts import applications as apps
 from contracts import payments as msg
 from contracts import subjects
+from contracts.applications import DECLINED, Status
 from contracts.errors import ErrorCode, FieldError, failure
 from services.procedures import workflow
 from services.procedures.models import Application, LedgerRow, OutboxRow, PaymentAttemptRow, PaymentRow, ProviderEventRow, StatusChangeRow
@@ -216,11 +217,11 @@ class Payments:
             now = datetime.now(UTC)
             payment.method, payment.payment_intent, payment.charge, payment.paid_at = "online", checkout.payment_intent, charge, now
             # Paid after it was withdrawn (the page was still open): the money goes back.
-            owed = payment.state != "cancelled" and app.status not in ("withdrawn", "rejected")
+            owed = payment.state != "cancelled" and app.status not in DECLINED
             self._set(app, payment, "paid" if owed else "refund_pending", now)
             await self._ledger(session, app, "payment", "online", payment.amount_yen, charge, PROVIDER_ACTOR, now)
-            if app.status == "awaiting_payment":
-                self._move(session, app, "received", now, "手数料のお支払いを確認しました")
+            if app.status == Status.AWAITING_PAYMENT:
+                self._move(session, app, Status.RECEIVED, now, "手数料のお支払いを確認しました")
             if not owed:
                 refund_after = app.id
         self.applications.committed(tenant)
@@ -246,7 +247,7 @@ class Payments:
         """In the transaction that rejects or withdraws ``app``: a paid fee is to be refunded
         (:meth:`after_decision` asks the provider once the move is committed), an unpaid one is
         no longer owed."""
-        if not app.payment_state or to not in ("rejected", "withdrawn"):
+        if not app.payment_state or to not in DECLINED:
             return
         payment = await payment_of(session, app.tenant, app.id, lock=True)  # after the application, as everywhere
         if payment is not None and payment.state == "paid":
@@ -321,8 +322,8 @@ class Payments:
                 payment.method, payment.paid_at = req.method, now
                 self._set(row, payment, "paid", now)
                 await self._ledger(ctx.session, row, "payment", req.method, payment.amount_yen, None, ctx.principal.subject, now)
-                if row.status == "awaiting_payment":
-                    self._move(ctx.session, row, "received", now, "窓口で手数料を受け取りました", actor=ctx.principal.subject,
+                if row.status == Status.AWAITING_PAYMENT:
+                    self._move(ctx.session, row, Status.RECEIVED, now, "窓口で手数料を受け取りました", actor=ctx.principal.subject,
                                actor_role=workflow.STAFF, actor_name=workflow.actor_name(ctx.principal))
             self.applications.committed(ctx.tenant)
             await self.after_decision(ctx.session, ctx.tenant, req.application_id)  # its open pages closed

@@ -8,35 +8,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from contracts.applications import Status
 from contracts.principal import Principal
 
 STAFF = "staff"
 RESIDENT = "resident"
 
-STANDARD: Mapping[str, Mapping[str, str]] = {
+S = Status
+STANDARD: Mapping[Status, Mapping[Status, str]] = {
     # Its fee not yet paid online: paying moves it to received (``payments.py``), not a person.
-    "awaiting_payment": {"withdrawn": RESIDENT},
-    "received": {"in_review": STAFF, "rejected": STAFF, "withdrawn": RESIDENT},
-    "in_review": {"needs_info": STAFF, "approved": STAFF, "rejected": STAFF, "withdrawn": RESIDENT},
-    "needs_info": {"in_review": RESIDENT, "rejected": STAFF, "withdrawn": RESIDENT},
-    "approved": {"issued": STAFF, "closed": STAFF},
-    "issued": {"closed": STAFF},
-    "rejected": {"closed": STAFF},
-    "closed": {},
-    "withdrawn": {},
+    S.AWAITING_PAYMENT: {S.WITHDRAWN: RESIDENT},
+    S.RECEIVED: {S.IN_REVIEW: STAFF, S.REJECTED: STAFF, S.WITHDRAWN: RESIDENT},
+    S.IN_REVIEW: {S.NEEDS_INFO: STAFF, S.APPROVED: STAFF, S.REJECTED: STAFF, S.WITHDRAWN: RESIDENT},
+    S.NEEDS_INFO: {S.IN_REVIEW: RESIDENT, S.REJECTED: STAFF, S.WITHDRAWN: RESIDENT},
+    S.APPROVED: {S.ISSUED: STAFF, S.CLOSED: STAFF},
+    S.ISSUED: {S.CLOSED: STAFF},
+    S.REJECTED: {S.CLOSED: STAFF},
+    S.CLOSED: {},
+    S.WITHDRAWN: {},
 }
 
-REPORT: Mapping[str, Mapping[str, str]] = {
-    "received": {"in_review": STAFF, "rejected": STAFF, "withdrawn": RESIDENT},
-    "in_review": {"closed": STAFF, "rejected": STAFF},
-    "rejected": {"closed": STAFF},
-    "closed": {},
-    "withdrawn": {},
+REPORT: Mapping[Status, Mapping[Status, str]] = {
+    S.RECEIVED: {S.IN_REVIEW: STAFF, S.REJECTED: STAFF, S.WITHDRAWN: RESIDENT},
+    S.IN_REVIEW: {S.CLOSED: STAFF, S.REJECTED: STAFF},
+    S.REJECTED: {S.CLOSED: STAFF},
+    S.CLOSED: {},
+    S.WITHDRAWN: {},
 }
 
 WORKFLOWS = {"standard": STANDARD, "report": REPORT}
-#: Statuses after which the town's work is done (for processing-time and overdue figures).
-FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
 
 
 def allowed(workflow: str, status: str, actor: str) -> list[str]:

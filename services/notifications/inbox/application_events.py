@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import subjects
-from contracts.applications import ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted
+from contracts.applications import ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted, Status
 from contracts.notifications import DeadLetter
 from contracts.tenants import Region
 from services.notifications.delivery import routing
@@ -182,7 +182,7 @@ class ApplicationEvents(DurableConsumer[ApplicationSubmitted | ApplicationStatus
         """The placeholders' values in Japanese and in English."""
         town = self._towns[tenant]
         standard = self._region.standard(event.code)
-        status = event.to_status if isinstance(event, ApplicationStatusChanged) else "received"
+        status = event.to_status if isinstance(event, ApplicationStatusChanged) else Status.RECEIVED
         previous = event.from_status if isinstance(event, ApplicationStatusChanged) else None
         due_on = event.due_on if isinstance(event, ApplicationStatusChanged) else None
         # The caseworker's words as they wrote them, in both languages (only staff moves carry any).

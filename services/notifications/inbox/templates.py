@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from contracts.applications import Status
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.notifications import PutTemplate
 
@@ -52,15 +53,15 @@ KINDS: dict[str, KindRules] = {
 }
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "awaiting_payment": ("お支払い待ち", "awaiting payment"),
-    "received": ("受付", "received"),
-    "in_review": ("審査中", "in review"),
-    "needs_info": ("追加情報の依頼", "more information needed"),
-    "approved": ("承認", "approved"),
-    "rejected": ("不承認", "not approved"),
-    "issued": ("交付済み", "issued"),
-    "closed": ("完了", "closed"),
-    "withdrawn": ("取下げ", "withdrawn"),
+    Status.AWAITING_PAYMENT: ("お支払い待ち", "awaiting payment"),
+    Status.RECEIVED: ("受付", "received"),
+    Status.IN_REVIEW: ("審査中", "in review"),
+    Status.NEEDS_INFO: ("追加情報の依頼", "more information needed"),
+    Status.APPROVED: ("承認", "approved"),
+    Status.REJECTED: ("不承認", "not approved"),
+    Status.ISSUED: ("交付済み", "issued"),
+    Status.CLOSED: ("完了", "closed"),
+    Status.WITHDRAWN: ("取下げ", "withdrawn"),
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from contracts import applications as apps
+from contracts.applications import Status
 from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
 from contracts.portal import PageReply
@@ -41,11 +42,11 @@ LIMIT = _limit()
 
 def question(detail: apps.ApplicationDetail) -> apps.StatusChange | None:
     """The latest move to needs_info: its comment is what the caseworker asks."""
-    return next((step for step in reversed(detail.history) if step.to_status == "needs_info"), None)
+    return next((step for step in reversed(detail.history) if step.to_status == Status.NEEDS_INFO), None)
 
 
 def can_answer(detail: apps.ApplicationDetail) -> bool:
-    return detail.summary.status == "needs_info" and "in_review" in detail.allowed_transitions
+    return detail.summary.status == Status.NEEDS_INFO and Status.IN_REVIEW in detail.allowed_transitions
 
 
 async def _fields(page: Page, detail: apps.ApplicationDetail) -> list[FieldDef]:
@@ -90,7 +91,7 @@ async def answer(page: Page) -> PageReply:
         elif len(message) > LIMIT:
             errors = {MESSAGE: page.t("answer_too_long", limit=LIMIT, count=len(message))}
         else:
-            move = {"id": detail.summary.id, "to": "in_review", "comment": message,
+            move = {"id": detail.summary.id, "to": Status.IN_REVIEW, "comment": message,
                     "answers": _changed(page, fields, attached, detail.answers)}
             try:
                 await page.fetch(PROCEDURES, apps.TRANSITION, msgspec.convert(move, apps.Transition), apps.ApplicationDetail)

@@ -14,6 +14,7 @@ from contracts import headers as h
 from contracts import notifications as notes
 from contracts import payments
 from contracts import procedures as procs
+from contracts.applications import Status
 from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure, from_validation_error
 from contracts.portal import Display, PageReply
@@ -86,7 +87,7 @@ async def procedure(page: Page) -> PageReply:
                     return await _check_page(page, detail, filing, values, verified, key, attached,
                                              {"payment": page.t("pay_choose")})
                 submitted = await page.fetch(PROCEDURES, apps.SUBMIT, filing, apps.Submitted, headers={h.IDEMPOTENCY_KEY: key})
-                if submitted.application.status == "awaiting_payment":
+                if submitted.application.status == Status.AWAITING_PAYMENT:
                     return await _to_payment(page, submitted.application.id, "?received=1&unavailable=1")
                 return page.redirect(f"/applications/{submitted.application.id}?received=1")
             else:
@@ -224,11 +225,11 @@ async def pay(page: Page) -> PageReply:
 async def withdraw(page: Page) -> PageReply:
     """Ask once, then withdraw: the move is the resident's own (the service allows it while undecided)."""
     detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
-    if "withdrawn" not in detail.allowed_transitions:
+    if Status.WITHDRAWN not in detail.allowed_transitions:
         return page.redirect(f"/applications/{detail.summary.id}")
     errors: dict[str, str] = {}
     if page.request.method == "POST":
-        move = {"id": detail.summary.id, "to": "withdrawn", "comment": page.field("reason").replace("\r\n", "\n")}
+        move = {"id": detail.summary.id, "to": Status.WITHDRAWN, "comment": page.field("reason").replace("\r\n", "\n")}
         try:
             await page.fetch(PROCEDURES, apps.TRANSITION, msgspec.convert(move, apps.Transition), apps.ApplicationDetail)
         except msgspec.ValidationError as exc:

@@ -29,9 +29,7 @@ from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-#: Statuses after which the town's work is done: as the procedures service counts overdue ones.
-FINISHED = frozenset({"approved", "rejected", "issued", "closed", "withdrawn"})
-STATUSES: tuple[str, ...] = apps.Status.__args__  # type: ignore[attr-defined]
+STATUSES: tuple[str, ...] = tuple(apps.Status)
 CHANNELS: tuple[str, ...] = apps.Channel.__args__  # type: ignore[attr-defined]
 FILTERS = ("reference", "status", "channel", "code")
 #: Refusals of a move shown on its form; any other failure is the problem page.
@@ -46,7 +44,7 @@ def today() -> date:
 
 
 def is_overdue(item: apps.ApplicationSummary, on: date) -> bool:
-    return item.due_on is not None and item.due_on < on and item.status not in FINISHED
+    return item.due_on is not None and item.due_on < on and item.status not in apps.FINISHED
 
 
 async def offered(page: Page) -> list[procs.ProcedureSummary]:
