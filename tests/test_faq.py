@@ -24,6 +24,7 @@ from contracts.subjects import PORTAL
 from contracts.tenants import ConfigError, Region
 from services.portal import faq_log
 from services.portal.faq_base import FaqBase, default_directory
+from services.portal.settings import PortalSettings
 from services.runtime.client import BusClient
 from services.runtime import rls
 from services.runtime.database import create_engine
@@ -421,3 +422,11 @@ async def test_a_question_with_control_characters_is_refused_and_not_logged(gate
 async def test_bad_limit_on_unanswered_is_named(gateway) -> None:  # type: ignore[no-untyped-def]
     reply = await gateway.get(UNANSWERED_URL, params={"limit": "0"}, headers=gateway.as_user("kitakata.caseworker"))
     assert reply.status_code == 400 and "limit" in reply.text
+
+
+def test_the_portals_settings_come_from_the_environment_and_a_bad_value_names_its_variable() -> None:
+    assert PortalSettings.from_env({}) == PortalSettings(read_timeout=2.0, faq_new_per_day=300)
+    assert PortalSettings.from_env({"AIZU_FAQ_NEW_PER_DAY": "50", "AIZU_PORTAL_READ_TIMEOUT": "1.5"}) == PortalSettings(
+        read_timeout=1.5, faq_new_per_day=50)
+    with pytest.raises(ValueError, match="AIZU_FAQ_NEW_PER_DAY"):
+        PortalSettings.from_env({"AIZU_FAQ_NEW_PER_DAY": "many"})

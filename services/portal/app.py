@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +14,13 @@ from services.portal.pages import metrics, push, report, resident, staff
 from services.portal.pages import verify as verify_pages
 from services.portal.routing import Routes
 from services.runtime.client import BusClient
+from services.portal.settings import PortalSettings
 from services.portal.view import Site
 from services.runtime.service import Resources, ServiceApp, Worker
 
 NAME = "portal"
 VERSION = "0.1.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
-#: Seconds a page waits for another service before it says so (``AIZU_PORTAL_READ_TIMEOUT``);
-#: shorter than the gateway's wait for the page, so the reader gets the portal's own answer.
-READ_TIMEOUT = float(os.environ.get("AIZU_PORTAL_READ_TIMEOUT", "2"))
 
 
 @dataclass(frozen=True)
@@ -33,8 +30,10 @@ class Portal:
     workers: Sequence[Worker] = ()
 
 
-def build(region: Region | None = None) -> ServiceApp[Portal]:
+def build(region: Region | None = None, settings: PortalSettings | None = None) -> ServiceApp[Portal]:
+    """``settings``: None: from the environment (``PortalSettings.from_env``)."""
     region = region or load_region(default_directory())
+    settings = settings or PortalSettings.from_env()
     routes = Routes()
     routes.include(resident.routes)
     routes.include(answer.routes)
@@ -45,14 +44,15 @@ def build(region: Region | None = None) -> ServiceApp[Portal]:
     routes.include(push.routes)
     routes.include(verify_pages.routes)
     # The FAQ is checked at start: a wrong tenants/faq file stops the service with its name and field.
-    site = Site(region=region, faq=faq_base.FaqBase.load(faq_base.default_directory(), region))
+    site = Site(region=region, faq=faq_base.FaqBase.load(faq_base.default_directory(), region),
+                faq_new_per_day=settings.faq_new_per_day)
 
     async def assemble(app: ServiceApp[Portal], res: Resources) -> Portal:
-        parts = Portal(bus=BusClient(res.nc, READ_TIMEOUT))
+        parts = Portal(bus=BusClient(res.nc, settings.read_timeout))
         dispatch.register(app, routes, site, parts.bus)
         return parts
 
     app: ServiceApp[Portal] = ServiceApp(
         NAME, VERSION, "Residents' portal, staff console and council dashboard, rendered as HTML", assemble=assemble)
-    faq.register(app, site.faq)
+    faq.register(app, site.faq, settings.faq_new_per_day)
     return app

@@ -38,7 +38,7 @@ def checked(question: str) -> str:
     return question
 
 
-async def answer(ctx: Context, base: FaqBase, question: str, limit: int = 5) -> msg.FaqResults:
+async def answer(ctx: Context, base: FaqBase, question: str, new_per_day: int, limit: int = 5) -> msg.FaqResults:
     """The best answers in the town of ``ctx``; a question without a good one is logged for staff."""
     question = checked(question)
     if ctx.tenant in base.towns and not base.indexed(ctx.tenant):
@@ -49,7 +49,7 @@ async def answer(ctx: Context, base: FaqBase, question: str, limit: int = 5) -> 
     except KeyError as exc:
         raise failure(ErrorCode.NOT_FOUND, "No such town", f"there is no FAQ for {ctx.tenant}") from exc
     if not answered and ctx.headers.get(h.LOG_UNANSWERED) != "0":
-        await faq_log.record(ctx.session, ctx.tenant, question)
+        await faq_log.record(ctx.session, ctx.tenant, question, new_per_day=new_per_day)
     return msg.FaqResults(q=question, answered=answered, hits=hits)
 
 
@@ -60,10 +60,10 @@ async def unanswered(ctx: Context, limit: int = 100) -> msg.UnansweredList:
     return msg.UnansweredList(tenant=ctx.tenant, items=await faq_log.most_asked(ctx.session, ctx.tenant, limit))
 
 
-def register(app: ServiceApp[Any], base: FaqBase) -> None:
+def register(app: ServiceApp[Any], base: FaqBase, new_per_day: int) -> None:
     @app.endpoint(msg.SEARCH, msg.FaqSearch)
     async def search(ctx: Context, req: msg.FaqSearch) -> msg.FaqResults:
-        return await answer(ctx, base, req.q, req.limit)
+        return await answer(ctx, base, req.q, new_per_day, req.limit)
 
     @app.endpoint(msg.UNANSWERED, msg.ListUnanswered, read_only=True)
     async def list_unanswered(ctx: Context, req: msg.ListUnanswered) -> msg.UnansweredList:

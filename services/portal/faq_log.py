@@ -3,7 +3,7 @@
 No one's identity is kept. What a resident typed may still hold personal details, so digit runs
 (phone, card or account numbers) and email addresses are masked before anything is stored.
 
-The search is public, so anyone can type anything: a town keeps at most ``NEW_PER_DAY`` new
+The search is public, so anyone can type anything: a town keeps at most ``new_per_day`` new
 questions a day (``AIZU_FAQ_NEW_PER_DAY``); past that, questions already on the list are still
 counted and new ones are not kept, so a flood cannot bury what residents really ask.
 """
@@ -11,7 +11,6 @@ counted and new ones are not kept, so a flood cannot bury what residents really 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +23,6 @@ from services.portal.models import UnansweredRow
 from services.portal.search import analyse, normalise
 from services.runtime.database import utc
 
-NEW_PER_DAY = int(os.environ.get("AIZU_FAQ_NEW_PER_DAY", "300"))
 _EMAIL = re.compile(r"\S+@\S+")
 _DIGITS = re.compile(r"\d[\d\-‐ー－ ]{2,}\d|\d{3,}")
 MASK = "＊"
@@ -45,7 +43,7 @@ def grouping_key(masked: str) -> str:
 
 
 async def record(
-    session: AsyncSession, tenant: str, question: str, now: datetime | None = None, new_per_day: int | None = None
+    session: AsyncSession, tenant: str, question: str, *, new_per_day: int, now: datetime | None = None
 ) -> bool:
     """Count one unanswered question, in its own transaction; concurrent askers add up. False
     when it was new and the town's new questions of the last day are already at the limit."""
@@ -54,7 +52,7 @@ async def record(
         return False
     now = now or datetime.now(UTC)
     key = grouping_key(masked)
-    limit = NEW_PER_DAY if new_per_day is None else new_per_day
+    limit = new_per_day
     known = await session.scalar(
         select(func.count()).select_from(UnansweredRow).where(UnansweredRow.tenant == tenant, UnansweredRow.normalised == key)
     )

@@ -62,6 +62,8 @@ class Site:
 
     region: Region
     faq: FaqBase
+    #: New unanswered questions a town keeps a day (``PortalSettings.faq_new_per_day``).
+    faq_new_per_day: int
 
 
 class Page:

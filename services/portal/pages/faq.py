@@ -52,7 +52,7 @@ async def questions(page: Page) -> PageReply:
     q = page.query("q")
     if q:
         try:
-            found = await faq.answer(page.context, page.site.faq, q)  # type: ignore[arg-type]
+            found = await faq.answer(page.context, page.site.faq, q, page.site.faq_new_per_day)  # type: ignore[arg-type]
         except ServiceFailure as exc:
             if not exc.envelope.fields:
                 raise
