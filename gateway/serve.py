@@ -22,4 +22,6 @@ def serve_gateway(region: Region) -> None:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # Stopping: requests in flight have 10 s to finish; a connection that never ends is closed.
+        timeout_graceful_shutdown=10,
     )

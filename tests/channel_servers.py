@@ -103,7 +103,7 @@ async def channel_servers() -> AsyncIterator[Servers]:
     sock = local_servers.bound_socket()
     port = sock.getsockname()[1]
     app.base = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.02)

@@ -328,7 +328,8 @@ async def serving(app: Litestar, port: int | None = None, sock: socket.socket | 
     choosing it and listening on it.
     """
     port = port or local_servers.free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                            timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
     while not server.started:
         if task.done():

@@ -56,7 +56,7 @@ class Numbering:
     rows: Callable[[str], Rows]
 
 
-@dataclass
+@dataclass(eq=False)
 class Filing:
     tenant: str
     #: Rows by table, as column dicts.
@@ -73,11 +73,20 @@ class Filer(Background):
         self._sessions = sessions
         self._committed = committed
         self._queue: asyncio.Queue[Filing] = asyncio.Queue()
+        #: Filings taken from the queue and not yet answered (a batch being written).
+        self._writing: set[Filing] = set()
 
     async def stop(self) -> None:
         await super().stop()
+        # Whoever waits for a filing hears that it was not filed: one cut off mid-batch (its
+        # transaction rolled back) as well as those still queued.
+        stopping = RuntimeError("the service is stopping")
+        for filing in self._writing:
+            if not filing.done.done():
+                filing.done.set_exception(stopping)
+        self._writing.clear()
         while not self._queue.empty():
-            self._queue.get_nowait().done.set_exception(RuntimeError("the service is stopping"))
+            self._queue.get_nowait().done.set_exception(stopping)
 
     async def file(self, filing: Filing) -> None:
         """Returns once the filing is committed; raises IntegrityError for a duplicate key."""
@@ -93,7 +102,11 @@ class Filer(Background):
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._write_batch(batch)
+            self._writing.update(batch)
+            try:
+                await self._write_batch(batch)
+            finally:
+                self._writing.difference_update(batch)
 
     async def _write_batch(self, batch: Sequence[Filing]) -> None:
         try:

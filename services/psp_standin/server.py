@@ -78,7 +78,8 @@ async def running_psp(webhook_url_template: str, host: str = "127.0.0.1", port: 
     (``{tenant}`` is the paying town)."""
     sock = local_servers.bound_socket(host, port)
     psp = Psp(f"http://{host}:{sock.getsockname()[1]}", webhook_url_template, secret_key, webhook_secret)
-    server = uvicorn.Server(uvicorn.Config(api.app(psp.ledger, psp.secret_key), log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(api.app(psp.ledger, psp.secret_key), log_level="warning", lifespan="on",
+                                            timeout_graceful_shutdown=5))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     sweeping = asyncio.create_task(psp.sweep())
     try:

@@ -132,6 +132,9 @@ MAX_IN_FLIGHT = 64
 #: a few hundred a second, so up to 2,048 wait; 64 MiB is 64 of the largest bodies.
 MAX_PENDING = 2048
 MAX_PENDING_BYTES = 64 * 1024 * 1024
+#: Seconds the requests in flight have to finish when a copy stops (an orchestrator's grace
+#: period is longer: 30 s in the shipped manifests).
+STOP_GRACE_SECONDS = 10.0
 
 
 class _Failed(ServiceError):
@@ -268,14 +271,20 @@ class ServiceApp(Generic[C]):
             await worker.begin(nc)
             self._begun.append(worker)
 
-    async def stop(self) -> None:
-        # The workers first, the last begun first (a consumer stops before the sender it wakes).
-        while self._begun:
-            await self._begun.pop().stop()
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop taking requests, let those in flight finish (they may need a worker: a filing waits
+        for the filer), then stop the workers, the last begun first (a consumer before the sender
+        it wakes). A request still running after ``grace`` seconds is cancelled and named."""
         if self.micro is not None:
             await self.micro.stop()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _, late = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in late:
+                log.warning("%s: a request still running after %gs is cancelled: %r", self.name, grace, task)
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        while self._begun:
+            await self._begun.pop().stop()
         if self._read_engine is not None and self._read_engine.pool is not self._engine_pool:
             await self._read_engine.dispose()  # SQLite's separate readers; PostgreSQL shares one pool
 
