@@ -13,8 +13,10 @@ import time
 import uuid
 
 import nats
+import pytest
 
 from services.procedures import app as procedures_app
+from services.procedures.filing import Filer, Filing
 from services.runtime.database import create_engine
 from services.runtime.settings import PaymentSettings
 from tests.conftest import gateway_client, running_procedures
@@ -55,3 +57,17 @@ async def test_a_copy_stopped_mid_burst_answers_every_filing_and_loses_none_it_a
     finally:
         await nc.close()
         await engine.dispose()
+
+
+async def test_the_filer_stopping_answers_who_still_waits_and_skips_who_stopped_waiting() -> None:
+    """A request the stopping service cancelled has stopped waiting for its filing (its future is
+    cancelled): the filer must not fail on it, and must still answer the others."""
+    filer = Filer(None, lambda town: None)  # type: ignore[arg-type] - never started: nothing is written
+    given_up, waiting = Filing(tenant="kitakata", rows={}), Filing(tenant="kitakata", rows={})
+    given_up.done.cancel()
+    for filing in (given_up, waiting):
+        filer._queue.put_nowait(filing)
+    await filer.stop()
+    assert given_up.done.cancelled()
+    with pytest.raises(RuntimeError, match="stopping"):
+        waiting.done.result()

@@ -65,6 +65,20 @@ class Filing:
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+STOPPING = RuntimeError("the service is stopping")
+
+
+def _answer(filing: Filing, failure: BaseException | None) -> None:
+    """Tell whoever waits for ``filing`` how it went, unless they stopped waiting (a request the
+    stopping service cancelled) or were told already."""
+    if filing.done.done():
+        return
+    if failure is None:
+        filing.done.set_result(None)
+    else:
+        filing.done.set_exception(failure)
+
+
 class Filer(Background):
     name = "filer"
 
@@ -73,20 +87,11 @@ class Filer(Background):
         self._sessions = sessions
         self._committed = committed
         self._queue: asyncio.Queue[Filing] = asyncio.Queue()
-        #: Filings taken from the queue and not yet answered (a batch being written).
-        self._writing: set[Filing] = set()
 
     async def stop(self) -> None:
         await super().stop()
-        # Whoever waits for a filing hears that it was not filed: one cut off mid-batch (its
-        # transaction rolled back) as well as those still queued.
-        stopping = RuntimeError("the service is stopping")
-        for filing in self._writing:
-            if not filing.done.done():
-                filing.done.set_exception(stopping)
-        self._writing.clear()
         while not self._queue.empty():
-            self._queue.get_nowait().done.set_exception(stopping)
+            _answer(self._queue.get_nowait(), STOPPING)
 
     async def file(self, filing: Filing) -> None:
         """Returns once the filing is committed; raises IntegrityError for a duplicate key."""
@@ -102,29 +107,30 @@ class Filer(Background):
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            self._writing.update(batch)
             try:
                 await self._write_batch(batch)
-            finally:
-                self._writing.difference_update(batch)
+            except asyncio.CancelledError:
+                # Stopped mid-batch: its transaction rolls back, and whoever waits hears it was not filed.
+                for filing in batch:
+                    _answer(filing, STOPPING)
+                raise
 
     async def _write_batch(self, batch: Sequence[Filing]) -> None:
         try:
             await self._write(batch)
         except IntegrityError as exc:
             if len(batch) == 1:
-                batch[0].done.set_exception(exc)
+                _answer(batch[0], exc)
                 return
             for filing in batch:  # find the duplicate: the others still file
                 await self._write_batch([filing])
             return
         except Exception as exc:  # the database is away: every waiting request hears it
             for filing in batch:
-                if not filing.done.done():
-                    filing.done.set_exception(exc)
+                _answer(filing, exc)
             return
         for filing in batch:
-            filing.done.set_result(None)
+            _answer(filing, None)
         for town in {f.tenant for f in batch}:
             self._committed(town)
 

@@ -51,7 +51,8 @@ class Worker(Protocol):
 
 class Components(Protocol):
     """A service's parts, built in one place on start; the runtime begins ``workers`` in their
-    order once the endpoints answer, and stops them in the reverse order before the endpoints."""
+    order once the endpoints answer, and stops them in the reverse order once the endpoints have
+    stopped and the requests in flight are done."""
 
     @property
     def workers(self) -> Sequence[Worker]: ...
@@ -132,8 +133,8 @@ MAX_IN_FLIGHT = 64
 #: a few hundred a second, so up to 2,048 wait; 64 MiB is 64 of the largest bodies.
 MAX_PENDING = 2048
 MAX_PENDING_BYTES = 64 * 1024 * 1024
-#: Seconds the requests in flight have to finish when a copy stops (an orchestrator's grace
-#: period is longer: 30 s in the shipped manifests).
+#: Seconds the requests in flight have to finish when a copy stops (the shipped manifests give a
+#: copy 30 s or more after SIGTERM: deploy/compose.yaml, deploy/k8s/).
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -274,17 +275,26 @@ class ServiceApp(Generic[C]):
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Stop taking requests, let those in flight finish (they may need a worker: a filing waits
         for the filer), then stop the workers, the last begun first (a consumer before the sender
-        it wakes). A request still running after ``grace`` seconds is cancelled and named."""
-        if self.micro is not None:
-            await self.micro.stop()
+        it wakes). A request still running after ``grace`` seconds is cancelled and named.
+        Requests still waiting in nats-py's queue are not answered: their callers time out (504)."""
+        try:
+            if self.micro is not None:
+                await self.micro.stop()
+        except Exception:  # noqa: BLE001 - NATS away: the workers must still stop (the sender records its pass)
+            log.warning("%s: its endpoints could not be unsubscribed", self.name, exc_info=True)
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=grace)
             for task in late:
                 log.warning("%s: a request still running after %gs is cancelled: %r", self.name, grace, task)
                 task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+            if late:
+                await asyncio.wait(late, timeout=grace)  # a handler's cleanup may itself wait on a database
         while self._begun:
-            await self._begun.pop().stop()
+            worker = self._begun.pop()
+            try:
+                await worker.stop()
+            except Exception:  # noqa: BLE001 - one worker's failure must not leave the others running
+                log.exception("%s: %r did not stop cleanly", self.name, worker)
         if self._read_engine is not None and self._read_engine.pool is not self._engine_pool:
             await self._read_engine.dispose()  # SQLite's separate readers; PostgreSQL shares one pool
 
