@@ -160,7 +160,7 @@ class Broadcasts:
                 districts=districts, title_ja=row.title_ja, body_ja=row.body_ja, title_en=row.title_en,
                 body_en=row.body_en, released_at=now,
             )
-            # An emergency's work goes to its own lane (fanout_worker.ALERTS), never behind announcements.
+            # An emergency's work goes to its own lane (lanes.ALERTS), never behind announcements.
             subject = subjects.event(town, "broadcast", lane_of(row.kind).verb)
             session_add(new_event(BroadcastOutbox, row.tenant, subject, _ENCODER.encode(item), event_id))
 

@@ -22,7 +22,7 @@ and only then takes every kind in queue order from the ordinary bucket. An alert
 100,000 announcement mails, of a town whose ordinary bucket is empty, goes in the next pass. The
 alerts are found through their inbox messages (the delivery rows do not carry the kind), among
 those of the last ``EMERGENCY_WINDOW``: the inbox keeps every alert ever sent, and the look must
-not grow with them. Quiet hours do not hold alerts back either (``fanout_worker.py`` queues them
+not grow with them. Quiet hours do not hold alerts back either (``broadcasts/lanes.py`` queues them
 due at once).
 
 A sender that dies between claiming and recording leaves rows ``sending``; after
