@@ -235,10 +235,5 @@ def load_region(directory: Path | str) -> Region:
 
 
 def default_directory() -> Path:
-    """``tenants/`` at the project root, unless ``AIZU_TENANTS_DIR`` says otherwise."""
-    import os
-
-    configured = os.environ.get("AIZU_TENANTS_DIR")
-    if configured:
-        return Path(configured)
+    """``tenants/`` at the project root (a deployment's settings may name another: ``AIZU_TENANTS_DIR``)."""
     return Path(__file__).resolve().parent.parent / "tenants"

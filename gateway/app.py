@@ -40,7 +40,7 @@ NO_SESSION_PATHS = ["/api/", "/realms/", "/open311/", "/schema", "/healthz", "/r
 
 
 def create_app(region: Region, settings: GatewaySettings) -> Litestar:
-    telemetry.setup("gateway")
+    telemetry.setup("gateway", settings.telemetry)
     resolver = TenantResolver(region, settings)
 
     sessions = NatsKVStore()
@@ -54,10 +54,10 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
     async def bus_lifespan(app: Litestar) -> AsyncIterator[None]:
         nc = await connect(settings.bus, "gateway")
         js = nc.jetstream()
-        await streams.ensure(js, streams.AUDIT)
-        await sessions.open(js, streams.replica_count())
-        await limiter.open(js, streams.replica_count())
-        await files.create(js, streams.replica_count())
+        await streams.ensure(js, streams.AUDIT, replicas=settings.stream_replicas)
+        await sessions.open(js, settings.stream_replicas)
+        await limiter.open(js, settings.stream_replicas)
+        await files.create(js, settings.stream_replicas, settings.uploads_max_bytes)
         app.state.uploads = files
         app.state.bus = Bus(nc, settings.bus.request_timeout)
         app.state.audit = AuditLog(js)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import uvicorn
 
 from contracts.tenants import Region
@@ -11,12 +9,11 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 
 
-def serve_gateway(region: Region) -> None:
-    settings = GatewaySettings.from_env()
+def serve_gateway(settings: GatewaySettings, region: Region) -> None:
     uvicorn.run(
         create_app(region, settings),
-        host=os.environ.get("AIZU_GATEWAY_HOST", "127.0.0.1" if settings.development else "0.0.0.0"),
-        port=int(os.environ.get("AIZU_GATEWAY_PORT", "8000")),
+        host=settings.listen_host,
+        port=settings.port,
         loop="auto",
         http="auto",
         access_log=False,

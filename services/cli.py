@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
 
-from contracts.tenants import ConfigError, Region, default_directory, load_region
+from contracts.tenants import ConfigError, Region, load_region
+from services.runtime.settings import RuntimeSettings, SettingsError
 
 
-def _region(directory: str | None) -> Region:
-    return load_region(Path(directory) if directory else default_directory())
+def _region(args: argparse.Namespace) -> Region:
+    return load_region(Path(args.dir) if args.dir else args.settings.tenants)
 
 
 def cmd_tenants_check(args: argparse.Namespace) -> int:
-    region = _region(args.dir)
+    region = _region(args)
     print(f"ok: {len(region.towns)} towns, the council, {len(region.catalog.procedures)} standard procedures")
     for town in region.towns:
         print(f"  {town.slug:<14} {town.code}  {town.name_ja}  ({len(town.procedures)} procedures)")
@@ -35,10 +35,9 @@ def cmd_contracts_export(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from services.runner import MIGRATIONS
     from services.runtime.database import migrate
-    from services.runtime.settings import database_url
 
     for name in args.services or sorted(MIGRATIONS):
-        migrate(MIGRATIONS[name], database_url(name, migration=True))
+        migrate(MIGRATIONS[name], args.settings.database_url(name, migration=True))
         print(f"migrated {name}")
     return 0
 
@@ -47,12 +46,11 @@ def cmd_seed_residents(args: argparse.Namespace) -> int:
     """Stands in for the towns' import of their resident registers (development, benchmarks)."""
     from services.notifications.broadcasts.residents import seed
     from services.runtime.database import create_engine, session_factory
-    from services.runtime.settings import database_url
 
-    region = _region(args.dir)
+    region = _region(args)
 
     async def run() -> dict[str, int]:
-        engine = create_engine(database_url("notifications", migration=True))
+        engine = create_engine(args.settings.database_url("notifications", migration=True))
         try:
             async with session_factory(engine)() as session:
                 return await seed(session, region, args.total, args.email_share)
@@ -69,12 +67,11 @@ def cmd_seed(args: argparse.Namespace) -> int:
         return cmd_seed_residents(args)
     from services.procedures.seed import seed_catalog
     from services.runtime.database import create_engine, session_factory
-    from services.runtime.settings import database_url
 
-    region = _region(args.dir)
+    region = _region(args)
 
     async def run() -> int:
-        engine = create_engine(database_url("procedures", migration=True))
+        engine = create_engine(args.settings.database_url("procedures", migration=True))
         try:
             async with session_factory(engine)() as session:
                 return await seed_catalog(session, region)
@@ -82,23 +79,22 @@ def cmd_seed(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     print(f"seeded {asyncio.run(run())} offered procedures for {len(region.towns)} towns")
-    if os.environ.get("AIZU_ENV", "development") == "development":
-        print(f"imported {asyncio.run(_import_demo_residents(region))} demo residents into the towns' directories")
+    if args.settings.development:
+        print(f"imported {asyncio.run(_import_demo_residents(args.settings, region))} demo residents into the towns' directories")
     return 0
 
 
-async def _import_demo_residents(region: Region) -> int:
+async def _import_demo_residents(settings: RuntimeSettings, region: Region) -> int:
     """Development: the issuer's demo residents are residents of their towns (alerts reach them)."""
     from gateway.devissuer.users import demo_residents
-    from gateway.settings import oidc_issuer_from_env
+    from gateway.devissuer.settings import IssuerSettings
     from services.notifications.broadcasts.residents import import_people
     from services.runtime.database import create_engine, session_factory
-    from services.runtime.settings import database_url
 
-    engine = create_engine(database_url("notifications", migration=True))
+    engine = create_engine(settings.database_url("notifications", migration=True))
     try:
         async with session_factory(engine)() as session:
-            return await import_people(session, demo_residents(region, oidc_issuer_from_env()))
+            return await import_people(session, demo_residents(region, IssuerSettings.from_env().issuer_url))
     finally:
         await engine.dispose()
 
@@ -107,7 +103,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.component == "gateway":
         from gateway.serve import serve_gateway
 
-        serve_gateway(_region(args.dir))
+        from gateway.settings import GatewaySettings
+
+        settings = GatewaySettings.from_env()
+        serve_gateway(settings, load_region(Path(args.dir) if args.dir else settings.tenants))
         return 0
     if args.component == "smtp-sink":
         from services.notifications.channels.smtp_sink import serve_sink
@@ -130,16 +129,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from services.procedures.chain import verify
     from services.runtime.database import create_engine, session_factory
     from services.runtime.rls import use_tenant
-    from services.runtime.settings import database_url
 
-    region = _region(args.dir)
+    region = _region(args)
     towns = [args.town] if args.town else [t.slug for t in region.towns]
     if args.town and region.town(args.town) is None:
         print(f"unknown town {args.town!r}", file=sys.stderr)
         return 2
 
     async def run() -> list:
-        engine = create_engine(database_url("procedures", migration=True))
+        engine = create_engine(args.settings.database_url("procedures", migration=True))
         try:
             async with session_factory(engine)() as session:
                 reports = []
@@ -163,7 +161,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_keycloak_realm(args: argparse.Namespace) -> int:
     from gateway.keycloak_realm import render, write
 
-    region = _region(args.dir)
+    region = _region(args)
     if args.out:
         print(f"wrote {write(args.out, region, with_demo_users=args.with_demo_users)}")
     else:
@@ -175,7 +173,7 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
     from gateway.devissuer import IssuerUnavailable, dev_token
 
     try:
-        print(dev_token(_region(args.dir), args.username, client_id=args.client))
+        print(dev_token(_region(args), args.username, client_id=args.client))
     except (IssuerUnavailable, KeyError) as exc:
         print(exc.args[0], file=sys.stderr)
         return 2
@@ -183,9 +181,9 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    from services.devstack import run_dev
+    from services.devstack import DevSettings, run_dev
 
-    return run_dev(_region(args.dir), postgres=args.postgres)
+    return run_dev(_region(args), DevSettings.from_env(), postgres=args.postgres)
 
 
 def _use_uvloop() -> None:
@@ -249,11 +247,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("AIZU_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every run
     args = parser().parse_args(argv)
     try:
+        # The command's own settings; a service it serves reads its whole settings when it starts.
+        args.settings = RuntimeSettings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, every run
+    try:
         return args.func(args)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         print(f"configuration error: {exc.file}: {exc.field}: {exc.reason}", file=sys.stderr)
         return 2

@@ -9,26 +9,41 @@ variables, as in production.
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import subprocess
 import sys
 import time
+from typing import Annotated
 
 import httpx
+import msgspec
+from msgspec import field
 
 from contracts.tenants import Region
 from services import psp_standin
 from services.runner import MIGRATIONS
 from services.runtime import local_servers
-from services.runtime.settings import VAR_DIR
+from services.runtime.settings import Environment, RuntimeSettings, load
 
-NATS_PORT = int(os.environ.get("AIZU_DEV_NATS_PORT", "4222"))
-GATEWAY_PORT = int(os.environ.get("AIZU_GATEWAY_PORT", "8000"))
-SMTP_PORT = int(os.environ.get("AIZU_DEV_SMTP_PORT", "2525"))
-PSP_PORT = int(os.environ.get("AIZU_DEV_PSP_PORT", "8070"))
-#: How long the platform may take to answer on every printed URL.
-START_SECONDS = float(os.environ.get("AIZU_DEV_START_SECONDS", "120"))
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+
+
+class DevSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where ``make dev`` runs its parts; the services get theirs from it as variables."""
+
+    runtime: RuntimeSettings = RuntimeSettings()
+    nats_port: Port = field(default=4222, name="AIZU_DEV_NATS_PORT")
+    gateway_port: Port = field(default=8000, name="AIZU_GATEWAY_PORT")
+    smtp_port: Port = field(default=2525, name="AIZU_DEV_SMTP_PORT")
+    psp_port: Port = field(default=8070, name="AIZU_DEV_PSP_PORT")
+    #: How long the platform may take to answer on every printed URL.
+    start_seconds: Annotated[float, msgspec.Meta(gt=0)] = field(default=120.0, name="AIZU_DEV_START_SECONDS")
+
+    @classmethod
+    def from_env(cls, env: Environment | None = None) -> DevSettings:
+        return load(cls, env, runtime=RuntimeSettings.from_env(env))
+
+
 PR_SET_PDEATHSIG = 1
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -86,14 +101,15 @@ def wait_until_answering(urls: list[str], *, port: int, deadline: float, process
                 time.sleep(0.1)
 
 
-def run_dev(region: Region, *, postgres: bool = False) -> int:
+def run_dev(region: Region, settings: DevSettings, *, postgres: bool = False) -> int:
     # SIGTERM (a supervisor, `kill`) and SIGHUP (a closed terminal) stop everything as cleanly as
     # Ctrl-C does; SIGINT is set too, since a shell starts background jobs with it ignored and
     # Python then leaves it ignored.
     for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupt)
     started = time.monotonic()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    var = settings.runtime.var
+    var.mkdir(parents=True, exist_ok=True)
     #: NATS and the SMTP sink, stopped last: the services drain their connections to NATS on the way out.
     servers: list[subprocess.Popen[bytes]] = []
     #: The services and the gateway.
@@ -101,21 +117,21 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
     pg: local_servers.EmbeddedPostgres | None = None
     env = local_servers.environment(
         AIZU_ENV="development",
-        AIZU_NATS_URL=f"nats://127.0.0.1:{NATS_PORT}",
-        AIZU_GATEWAY_PORT=str(GATEWAY_PORT),
+        AIZU_NATS_URL=f"nats://127.0.0.1:{settings.nats_port}",
+        AIZU_GATEWAY_PORT=str(settings.gateway_port),
         # The notifications service sends to the local sink, which stores each mail in var/mail/.
         AIZU_SMTP_HOST="127.0.0.1",
-        AIZU_SMTP_PORT=str(SMTP_PORT),
+        AIZU_SMTP_PORT=str(settings.smtp_port),
         # Fees are paid on the payment stand-in's page; it signs its webhooks to each town's address.
-        AIZU_PSP_URL=f"http://127.0.0.1:{PSP_PORT}",
+        AIZU_PSP_URL=f"http://127.0.0.1:{settings.psp_port}",
         AIZU_PSP_SECRET_KEY=psp_standin.SECRET_KEY,
         AIZU_PSP_WEBHOOK_SECRET=psp_standin.WEBHOOK_SECRET,
-        AIZU_PSP_WEBHOOK_URL=f"http://{{tenant}}.localhost:{GATEWAY_PORT}/api/v1/payments/webhook",
+        AIZU_PSP_WEBHOOK_URL=f"http://{{tenant}}.localhost:{settings.gateway_port}/api/v1/payments/webhook",
     )
     try:
-        servers.append(local_servers.start_nats(VAR_DIR / "nats", NATS_PORT, new_session=True, preexec=_die_with_parent))
+        servers.append(local_servers.start_nats(var / "nats", settings.nats_port, new_session=True, preexec=_die_with_parent))
         if postgres:
-            pg = local_servers.EmbeddedPostgres(VAR_DIR / "postgres")
+            pg = local_servers.EmbeddedPostgres(var / "postgres")
             for name in MIGRATIONS:
                 pg.ensure_database(name)
                 env[f"AIZU_{name.upper()}_DATABASE_URL"] = pg.url(name)
@@ -123,19 +139,20 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
         _run("seed", env=env)
         sink = _aizu("serve", "smtp-sink", env=env)
         servers.append(sink)
-        local_servers.wait_for_port(SMTP_PORT, process=sink)
+        local_servers.wait_for_port(settings.smtp_port, process=sink)
         psp = _aizu("serve", "psp", env=env)
         servers.append(psp)
-        local_servers.wait_for_port(PSP_PORT, process=psp)
+        local_servers.wait_for_port(settings.psp_port, process=psp)
         for name in MIGRATIONS:
             children.append(_aizu("serve", name, env=env))
         gateway = _aizu("serve", "gateway", env=env)
         children.append(gateway)
         # The URLs are printed once each of them answers: a request made at once gets its page.
         wait_until_answering(
-            town_urls(region), port=GATEWAY_PORT, deadline=started + START_SECONDS, processes=[*servers, *children]
+            town_urls(region, settings.gateway_port), port=settings.gateway_port,
+            deadline=started + settings.start_seconds, processes=[*servers, *children],
         )
-        _print_urls(region)
+        _print_urls(region, settings)
         while all(child.poll() is None for child in [*servers, *children]):
             time.sleep(0.5)
         failed = next(child for child in [*servers, *children] if child.poll() is not None)
@@ -152,16 +169,17 @@ def run_dev(region: Region, *, postgres: bool = False) -> int:
             pg.stop()
 
 
-def town_urls(region: Region) -> list[str]:
+def town_urls(region: Region, port: int) -> list[str]:
     """Each town's portal and the council's dashboard, as printed."""
-    return [f"http://{t.slug}.localhost:{GATEWAY_PORT}" for t in [*region.towns, region.council]]
+    return [f"http://{t.slug}.localhost:{port}" for t in [*region.towns, region.council]]
 
 
-def _print_urls(region: Region) -> None:
+def _print_urls(region: Region, settings: DevSettings) -> None:
+    port = settings.gateway_port
     print("\nAizu shared services are running (Ctrl-C stops everything):\n")
-    for town, url in zip([*region.towns, region.council], town_urls(region), strict=True):
+    for town, url in zip([*region.towns, region.council], town_urls(region, port), strict=True):
         print(f"  {town.name_ja:<8} {url}")
-    print(f"\n  API: http://kitakata.localhost:{GATEWAY_PORT}/api/v1/procedures")
-    print(f"  OpenAPI: http://kitakata.localhost:{GATEWAY_PORT}/schema/openapi.json")
-    print(f"  Mail sent by the towns: {VAR_DIR / 'mail'} (SMTP sink on 127.0.0.1:{SMTP_PORT})")
-    print(f"  Fees are paid on the payment stand-in at 127.0.0.1:{PSP_PORT} (test card 4242 4242 4242 4242)\n", flush=True)
+    print(f"\n  API: http://kitakata.localhost:{port}/api/v1/procedures")
+    print(f"  OpenAPI: http://kitakata.localhost:{port}/schema/openapi.json")
+    print(f"  Mail sent by the towns: {settings.runtime.var / 'mail'} (SMTP sink on 127.0.0.1:{settings.smtp_port})")
+    print(f"  Fees are paid on the payment stand-in at 127.0.0.1:{settings.psp_port} (test card 4242 4242 4242 4242)\n", flush=True)

@@ -21,6 +21,7 @@ import nats
 import pytest
 import uvicorn
 from litestar import Litestar
+from msgspec.structs import replace
 from nats.aio.client import Client
 
 from contracts.tenants import Region, default_directory, load_region
@@ -30,12 +31,16 @@ from gateway.devissuer.settings import IssuerSettings
 from gateway.devissuer.tokens import dev_token
 from gateway.settings import GatewaySettings
 from services.insights import app as insights_app
+from services.insights.settings import InsightsSettings
 from services.notifications import app as notifications_app
 from services.notifications.channels.mailer import SmtpSettings
 from services.notifications.channels.smtp_sink import MailSink
+from services.notifications.settings import NotificationsSettings
 from services.portal import app as portal_app
+from services.portal.settings import PortalSettings
 from services.procedures import app as procedures_app
 from services.procedures.seed import seed_catalog
+from services.procedures.settings import ProceduresSettings
 from services.runtime import local_servers
 from services.runtime.database import create_engine, migrate, session_factory
 from services.runtime.service import ServiceApp
@@ -159,7 +164,8 @@ async def running_procedures(
     running = []
     for _ in range(copies):
         nc = await nats.connect(nats_url)
-        app = procedures_app.build(catalog_max_age, payment=payment or PaymentSettings())
+        settings = replace(ProceduresSettings.from_env(), catalog_max_age=catalog_max_age, payment=payment or PaymentSettings())
+        app = procedures_app.build(settings)
         await app.start(nc, engine)
         running.append(RunningService(app=app, nc=nc))
     try:
@@ -194,7 +200,7 @@ async def running_notifications(
     engine = create_engine(db_url)
     nc = await nats.connect(nats_url)
     smtp = smtp or SmtpSettings(port=local_servers.free_port(), timeout=1)
-    app = notifications_app.build(region, smtp, mail_poll_seconds=0.2)
+    app = notifications_app.build(replace(NotificationsSettings.from_env(), smtp=smtp, sender_poll_seconds=0.2), region)
     await app.start(nc, engine)
     running = RunningService(app=app, nc=nc)
     try:
@@ -230,7 +236,7 @@ async def running_insights(
     """The insights service; by default it has counted every event already in the stream first."""
     engine = create_engine(db_url)
     nc = await nats.connect(nats_url)
-    app = insights_app.build(region)
+    app = insights_app.build(InsightsSettings.from_env(), region)
     await app.start(nc, engine)
     running = RunningService(app=app, nc=nc)
     try:
@@ -265,7 +271,7 @@ async def running_portal(nats_url: str, db_url: str, region: Region | None = Non
     """The portal service: its pages and the FAQ."""
     engine = create_engine(db_url)
     nc = await nats.connect(nats_url)
-    app = portal_app.build(region)
+    app = portal_app.build(PortalSettings.from_env(), region)
     await app.start(nc, engine)
     running = RunningService(app=app, nc=nc)
     try:

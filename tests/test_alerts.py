@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nats
+from msgspec.structs import replace
 from sqlalchemy import delete
 
 from contracts import broadcasts as b
@@ -26,6 +27,7 @@ from services.notifications import app as notifications_app
 from services.notifications.broadcasts.tables import FanoutRow, ResidentRow
 from services.notifications.channels.mailer import SmtpSettings
 from services.notifications.models import InboxRow
+from services.notifications.settings import NotificationsSettings
 from services.runtime import local_servers, rls
 from services.runtime.database import create_engine, utc
 from services.runtime.service import ServiceApp
@@ -65,7 +67,8 @@ async def starting_slowly(nats_url: str, db_url: str) -> AsyncIterator[tuple[Ser
     consumers, sender) are held back until the test sets the event: a slow start on a busy machine."""
     engine = create_engine(db_url)
     nc = await nats.connect(nats_url)
-    app = notifications_app.build(None, SmtpSettings(port=local_servers.free_port(), timeout=1), mail_poll_seconds=0.2)
+    settings = NotificationsSettings.from_env()
+    app = notifications_app.build(replace(settings, smtp=SmtpSettings(port=local_servers.free_port(), timeout=1), sender_poll_seconds=0.2))
     gate = asyncio.Event()
 
     begin = app.begin_workers

@@ -12,13 +12,12 @@ from services.runtime.files import FileBucket
 from tests.test_portal_uploads import PNG
 
 
-async def test_a_bucket_made_with_other_settings_is_used_as_it_is(nats_url: str, monkeypatch) -> None:
+async def test_a_bucket_made_with_other_settings_is_used_as_it_is(nats_url: str) -> None:
     nc = await nats.connect(nats_url)
     try:
         await FileBucket().create(nc.jetstream())
-        monkeypatch.setenv("AIZU_UPLOADS_MAX_BYTES", "123456789")  # changed since: the gateway still starts
-        again = FileBucket()
-        await again.create(nc.jetstream())
+        again = FileBucket()  # AIZU_UPLOADS_MAX_BYTES changed since: the gateway still starts
+        await again.create(nc.jetstream(), max_bytes=123456789)
         made = await again.put("kitakata", "s", "a.png", "image/png", PNG, len(PNG))
         assert (await again.read("kitakata", "s", made.id)).content == PNG
     finally:

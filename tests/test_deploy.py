@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-from services.runner import BUILDERS
+from services.runner import SERVICES as BUILT
 from services.runtime import local_servers
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
-SERVICES = sorted(BUILDERS)
+SERVICES = sorted(BUILT)
 #: Every variable auth.conf reads, with a value NATS takes as a string.
 NATS_ENV = {
     "NATS_CLUSTER_PASSWORD": "aizu-x", "NATS_ROUTES": "[nats://route:aizu-x@nats-2:6222]",

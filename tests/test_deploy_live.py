@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from contracts import subjects
 from contracts.tenants import Region
 from gateway.devissuer.users import subject_for
-from services.runner import BUILDERS
+from services.runner import SERVICES as BUILT
 from services.runtime import local_servers, streams
 from services.runtime.database import create_engine
 from tests.conftest import (
@@ -44,7 +44,7 @@ from tests.test_portal_uploads import PNG
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-SERVICES = sorted(BUILDERS)
+SERVICES = sorted(BUILT)
 USERS = ("gateway", *SERVICES, "ops")
 DB_PASSWORDS = {
     **{f"{s.upper()}_{kind}_DB_PASSWORD": f"aizu-{s}-{kind.lower()}" for s in SERVICES for kind in ("OWNER", "APP")},
@@ -180,7 +180,7 @@ async def test_notifications_files_dead_letters_in_their_stream(authorised_nats:
     nc = await nats.connect(authorised_nats.url("notifications"))
     try:
         js = nc.jetstream()
-        await streams.ensure(js, streams.DEAD_LETTERS)
+        await streams.ensure(js, streams.DEAD_LETTERS, replicas=1)
         ack = await js.publish(subjects.dead_letter("kitakata", subjects.NOTIFICATIONS, "delivery"), b"{}")
         assert ack.stream == streams.DEAD_LETTERS.name
     finally:

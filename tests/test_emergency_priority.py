@@ -25,6 +25,7 @@ from services.notifications.broadcasts.tables import ResidentRow
 from services.notifications.channels.mailer import EmailChannel
 from services.notifications.channels.smtp_sink import MailSink
 from services.notifications.delivery.ratelimit import DEFAULTS, Limits, emergency_limits_from_env, limits_from_env
+from services.notifications.settings import NotificationsSettings
 from services.notifications.delivery.sender import Sender
 from services.notifications.models import DeliveryRow, InboxRow, PreferenceRow
 from services.runtime import rls
@@ -117,7 +118,7 @@ async def test_an_alert_has_its_own_budget_when_announcements_used_up_the_towns(
     monkeypatch.setenv("AIZU_RATE_EMAIL", "1,20")
     monkeypatch.delenv("AIZU_RATE_EMERGENCY_EMAIL", raising=False)
     async with town(notifications_db, 290, 10) as here, mail_sink(tmp_path / "mail") as sink:
-        limits = Limits(limits_from_env())  # as the service builds them
+        limits = service_limits()
         sender = Sender(here.sessions, region, {"email": EmailChannel(region, smtp_to(sink))}, (1.0,), limits)
         try:
             announcement = await here.broadcast("announcement")
@@ -159,6 +160,12 @@ async def _sync(value):
     return value
 
 
+def service_limits() -> Limits:
+    """The sender's limits as the service builds them, from its settings."""
+    settings = NotificationsSettings.from_env()
+    return Limits(settings.rate_limits, settings.emergency_rate_limits)
+
+
 def test_emergency_rate_limits_come_from_the_environment_and_bad_values_name_the_variable(monkeypatch):
     ordinary = limits_from_env({"AIZU_RATE_EMAIL": "10,20"})
     # Unset: each channel's ordinary limit; set: its own; 0: none.
@@ -175,9 +182,9 @@ def test_emergency_rate_limits_come_from_the_environment_and_bad_values_name_the
     limits.take(TOWN, "email", 20, emergency=True)
     assert limits.available(TOWN, "email", 100, emergency=True) <= 1
 
-    # The service's Limits(limits_from_env()) reads them from the environment.
+    # The service's settings read them from the environment.
     monkeypatch.setenv("AIZU_RATE_EMERGENCY_PUSH", "30,60")
-    bucket = Limits(limits_from_env({})).bucket(TOWN, "push", emergency=True)
+    bucket = service_limits().bucket(TOWN, "push", emergency=True)
     assert bucket is not None and (bucket.rate, bucket.burst) == (30.0, 60.0)
 
     for name, value in [
@@ -188,6 +195,6 @@ def test_emergency_rate_limits_come_from_the_environment_and_bad_values_name_the
     ]:
         monkeypatch.setenv(name, value)
         with pytest.raises(ValueError, match=name) as refused:
-            Limits(limits_from_env())  # as the service starts
+            service_limits()
         assert repr(value) in str(refused.value), refused.value
         monkeypatch.delenv(name)

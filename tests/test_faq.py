@@ -21,9 +21,9 @@ from contracts import faq as msg
 from contracts.errors import ErrorCode, ServiceFailure
 from contracts.principal import Principal
 from contracts.subjects import PORTAL
-from contracts.tenants import ConfigError, Region
+from contracts.tenants import ConfigError, Region, default_directory
 from services.portal import faq_log
-from services.portal.faq_base import FaqBase, default_directory
+from services.portal.faq_base import FaqBase
 from services.portal.settings import PortalSettings
 from services.runtime.client import BusClient
 from services.runtime import rls
@@ -31,12 +31,13 @@ from services.runtime.database import create_engine
 from tests.conftest import gateway_client, running_portal
 
 FAQ_URL = "/api/v1/faq"
+FAQ_DIR = default_directory() / "faq"
 UNANSWERED_URL = "/api/v1/faq/unanswered"
 
 
 @pytest.fixture(scope="module")
 def base(region: Region) -> FaqBase:
-    return FaqBase.load(default_directory(), region)
+    return FaqBase.load(FAQ_DIR, region)
 
 
 def nonsense() -> str:
@@ -61,7 +62,7 @@ def test_the_regional_base_is_large_and_covers_what_residents_ask(base: FaqBase)
     assert all(e.answer_en for e in entries), [e.id for e in entries if not e.answer_en]
     assert all(e.alternatives_ja for e in entries)
     # Answers point to the town's counter or its configured number, never a number of their own.
-    written = (default_directory() / "regional.toml").read_text(encoding="utf-8")
+    written = (FAQ_DIR / "regional.toml").read_text(encoding="utf-8")
     assert not re.findall(r"\d{2,5}-\d{1,4}-\d{3,4}", written)
 
 

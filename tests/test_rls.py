@@ -126,10 +126,9 @@ async def test_a_query_that_forgot_its_tenant_filter_sees_only_the_request_town(
         assert set((await session.execute(select(Application.tenant))).scalars()) == {"bandai"}
 
 
-async def test_behind_a_transaction_pooler_reads_set_their_tenant_in_a_transaction(app_engine, monkeypatch):
+async def test_behind_a_transaction_pooler_reads_set_their_tenant_in_a_transaction(app_engine):
     assert create_reader(app_engine).get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-    monkeypatch.setenv(rls.TRANSACTION_POOLING, "1")
-    reader = create_reader(app_engine)
+    reader = create_reader(app_engine, transaction_pooling=True)  # AIZU_DATABASE_TRANSACTION_POOLING=1
     assert reader.get_execution_options().get("isolation_level") is None
     async with rls.sessionmaker(reader)(info={rls.TENANT: "bandai"}) as session:
         assert set((await session.execute(select(Application.tenant))).scalars()) == {"bandai"}

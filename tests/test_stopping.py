@@ -17,6 +17,7 @@ import pytest
 
 from services.procedures import app as procedures_app
 from services.procedures.filing import Filer, Filing
+from services.procedures.settings import ProceduresSettings
 from services.runtime.database import create_engine
 from services.runtime.settings import PaymentSettings
 from tests.conftest import gateway_client, running_procedures
@@ -28,7 +29,7 @@ FILINGS = 120
 async def test_a_copy_stopped_mid_burst_answers_every_filing_and_loses_none_it_accepted(region, nats_url, procedures_db):
     engine = create_engine(procedures_db)
     nc = await nats.connect(nats_url)
-    app = procedures_app.build(0, payment=PaymentSettings())
+    app = procedures_app.build(ProceduresSettings(catalog_max_age=0, payment=PaymentSettings()))
     await app.start(nc, engine)
     try:
         async with gateway_client(region, nats_url) as gateway:

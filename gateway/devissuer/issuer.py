@@ -100,7 +100,7 @@ class DevIssuer:
         self,
         region: Region,
         issuer_url: str,
-        key_dir: Path | str | None,
+        key_dir: Path | str,
         *,
         client_secret: str,
         clock: Clock = time.time,

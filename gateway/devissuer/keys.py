@@ -43,12 +43,6 @@ class KeyFileError(Exception):
     """``keys.json`` cannot be used; deleting it makes new keys (and invalidates issued tokens)."""
 
 
-def default_key_dir() -> Path:
-    from services.runtime.settings import VAR_DIR
-
-    return VAR_DIR / "issuer"
-
-
 def _new_key(now: int) -> StoredKey:
     key = RSAKey.generate_key(KEY_BITS, parameters={"alg": ALGORITHM, "use": "sig"}, private=True)
     kid = key.thumbprint()  # RFC 7638: the same key always gets the same id
@@ -58,8 +52,8 @@ def _new_key(now: int) -> StoredKey:
 class KeyStore:
     """Signing keys under ``directory``: one active, older ones retained for verification only."""
 
-    def __init__(self, directory: Path | str | None = None, clock: Clock = time.time) -> None:
-        self._dir = Path(directory) if directory is not None else default_key_dir()
+    def __init__(self, directory: Path | str, clock: Clock = time.time) -> None:
+        self._dir = Path(directory)
         self._path = self._dir / KEY_FILE
         self._clock = clock
         self._version: tuple[int, int, int] | None = None

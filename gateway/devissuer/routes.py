@@ -89,7 +89,7 @@ async def _form(request: Request[Any, Any, Any]) -> Params:
 def issuer_router(
     region: Region,
     issuer_url: str,
-    key_dir: Path | str | None,
+    key_dir: Path | str,
     *,
     development: bool,
     client_secret: str = DEV_GATEWAY_SECRET,
@@ -98,7 +98,7 @@ def issuer_router(
 ) -> Router:
     """The built-in issuer's routes, mounted at ``issuer_url``'s path. Development only.
 
-    ``key_dir`` holds ``keys.json`` (``None``: ``var/issuer``); ``clock`` lets tests move time;
+    ``key_dir`` holds ``keys.json``; ``clock`` lets tests move time;
     ``token_guards`` guard the token endpoint (the gateway's rate limit).
     """
     if not development:

@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.tenants import Region, default_directory, load_region
+from contracts.tenants import Region, load_region
 from services.insights import events, metrics
 from services.insights.consumer import EventConsumer, events_of
+from services.insights.settings import InsightsSettings
+from services.runtime import streams
 from services.runtime.service import Resources, ServiceApp, Worker
 
 NAME = "insights"
@@ -34,11 +36,14 @@ class Insights:
         return (self.applications, self.deliveries, self.payments)
 
 
-def build(region: Region | None = None) -> ServiceApp[Insights]:
-    region = region or load_region(default_directory())
+def build(settings: InsightsSettings, region: Region | None = None) -> ServiceApp[Insights]:
+    """``region``: None: the towns of ``settings.runtime.tenants``."""
+    region = region or load_region(settings.runtime.tenants)
     towns = {t.slug for t in region.towns}
 
     async def assemble(app: ServiceApp[Insights], res: Resources) -> Insights:
+        await streams.ensure(res.js, streams.EVENTS, replicas=settings.runtime.stream_replicas)
+
         async def application(session: AsyncSession, event: Any) -> None:
             await events.apply_application(session, region, event)
 
@@ -54,6 +59,7 @@ def build(region: Region | None = None) -> ServiceApp[Insights]:
         )
 
     app: ServiceApp[Insights] = ServiceApp(
-        NAME, VERSION, "The towns' shared figures (KPIs), trends and charts for the regional council", assemble=assemble)
+        NAME, VERSION, "The towns' shared figures (KPIs), trends and charts for the regional council", assemble=assemble,
+        transaction_pooling=settings.runtime.transaction_pooling)
     metrics.register(app, region)
     return app

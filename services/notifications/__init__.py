@@ -15,16 +15,6 @@ the deliveries' tables; ``access.py`` who may do what):
   every targeted resident exactly once, alerts on a lane of their own), ``notice_rules``
   (push-type notices) and ``alert_watch``.
 
-Settings (environment): ``AIZU_NOTIFICATIONS_DATABASE_URL`` (default ``var/notifications.db``),
-``AIZU_SMTP_HOST`` / ``AIZU_SMTP_PORT`` (the relay; default 127.0.0.1:2525, where ``aizu dev``
-runs the sink), ``AIZU_SMTP_USER`` / ``AIZU_SMTP_PASSWORD``, ``AIZU_SMTP_STARTTLS`` (unset: when
-offered; ``1``: required; ``0``: never), ``AIZU_SMTP_FROM`` (default ``noreply@{tenant}.<base
-domain>``), ``AIZU_SMTP_TIMEOUT`` (seconds), ``AIZU_SMTP_RETRY_SECONDS`` (delays between attempts
-after a temporary failure, comma-separated; default ``60,300,1800,7200``),
-``AIZU_SMTP_CONNECTIONS`` (kept open to the relay, default 8), and for the sink ``AIZU_MAIL_DIR``
-(default ``var/mail``). Web push: ``AIZU_VAPID_DIR`` (the deployment's key pair, default
-``var/vapid``), ``AIZU_VAPID_CONTACT``, ``AIZU_PUSH_HOSTS`` (push services allowed, host suffixes),
-``AIZU_PUSH_ALLOW_HTTP`` (tests only), ``AIZU_PUSH_TIMEOUT``. Webhooks: ``AIZU_WEBHOOK_ALLOW_HTTP``
-(tests only). Rate limits per town and channel: ``AIZU_RATE_EMAIL`` / ``AIZU_RATE_PUSH`` /
-``AIZU_RATE_WEBHOOK`` as ``rate,burst`` per second.
+Settings: ``settings.py`` (``NotificationsSettings``, read from the environment once at start;
+every variable is listed in ``deploy/README.md``).
 """

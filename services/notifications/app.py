@@ -7,30 +7,30 @@ workers in :attr:`Notifications.workers`' order and stops them in the reverse on
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nats.js import JetStreamContext
 
-from contracts.tenants import COUNCIL_SLUG, Region, default_directory, load_region
-from services.notifications.broadcasts import alert_watch, fanout
-from services.notifications.broadcasts.alert_watch import AlertWatch, OfficeMail, deadline_from_env
+from contracts.tenants import COUNCIL_SLUG, Region, load_region
+from services.notifications.broadcasts import alert_watch
+from services.notifications.broadcasts.alert_watch import AlertWatch, OfficeMail
 from services.notifications.broadcasts.authoring import Broadcasts
 from services.notifications.broadcasts.lanes import ALERTS, ANNOUNCEMENTS, AlertsFirst, FanoutWorker
 from services.notifications.broadcasts.notice_rules import NoticeRules
 from services.notifications.broadcasts.tables import BroadcastOutbox
 from services.notifications.channels import push, webhooks
-from services.notifications.channels.mailer import EmailChannel, SmtpSettings
+from services.notifications.channels.mailer import EmailChannel
 from services.notifications.channels.webhooks import WebhookChannel
-from services.notifications.channels.webpush import PushSettings, VapidKeys, WebPushChannel
+from services.notifications.channels.webpush import VapidKeys, WebPushChannel
 from services.notifications.delivery import dead_letters, deliveries, preferences
-from services.notifications.delivery.ratelimit import Limits, limits_from_env
+from services.notifications.delivery.ratelimit import Limits
 from services.notifications.delivery.sender import Sender
 from services.notifications.inbox import messages, news, town_templates
 from services.notifications.inbox.application_events import ApplicationEvents
 from services.notifications.models import OutboxRow
+from services.notifications.settings import NotificationsSettings
 from services.runtime import streams
 from services.runtime.outbox import OutboxRelay
 from services.runtime.service import Resources, ServiceApp, Worker
@@ -64,55 +64,46 @@ class Notifications:
                 self.alerts, self.announcements, self.alert_watch)
 
 
-def build(
-    region: Region | None = None, smtp: SmtpSettings | None = None, mail_poll_seconds: float = 1.0,
-    push_settings: PushSettings | None = None, limits: Limits | None = None,
-) -> ServiceApp[Notifications]:
-    """``smtp``: the relay (None: from ``AIZU_SMTP_*``); ``push_settings``: web push (None: from
-    ``AIZU_VAPID_*`` / ``AIZU_PUSH_*``); ``limits``: rate limits (None: from ``AIZU_RATE_*``).
-    ``AIZU_BROADCAST_CHUNK``: residents per fan-out chunk; ``AIZU_ALERT_DEADLINE_SECONDS``: how
-    long after approval an alert may take to reach every town's inboxes before the alarm."""
-    region = region or load_region(default_directory())
-    smtp = smtp or SmtpSettings.from_env()
-    push_settings = push_settings or PushSettings.from_env()
+def build(settings: NotificationsSettings, region: Region | None = None) -> ServiceApp[Notifications]:
+    """``region``: None: the towns of ``settings.runtime.tenants``."""
+    region = region or load_region(settings.runtime.tenants)
+    smtp, push_settings = settings.smtp, settings.push
     vapid = VapidKeys.load_or_create(push_settings.vapid_dir)
-    # Tests only: receivers on loopback over plain HTTP.
-    local_webhooks = os.environ.get("AIZU_WEBHOOK_ALLOW_HTTP", "") in ("1", "true", "yes")
-    chunk = int(os.environ.get("AIZU_BROADCAST_CHUNK", fanout.CHUNK))
-    deadline = deadline_from_env()
 
     async def assemble(app: ServiceApp[Notifications], res: Resources) -> Notifications:
-        await streams.ensure(res.js, streams.EVENTS, streams.DEAD_LETTERS)
+        await streams.ensure(res.js, streams.EVENTS, streams.DEAD_LETTERS, replicas=settings.runtime.stream_replicas)
         towns = [t.slug for t in region.towns]
         outbox = OutboxRelay(res.sessions, OutboxRow, res.js, tenants=towns)
         channels = {"email": EmailChannel(region, smtp), "push": WebPushChannel(push_settings, vapid),
-                    "webhook": WebhookChannel(allow_local=local_webhooks)}
-        sender = Sender(res.sessions, region, channels, smtp.retry_backoff, limits or Limits(limits_from_env()),
-                        poll_seconds=mail_poll_seconds, on_outbox=outbox.notify)
+                    "webhook": WebhookChannel(allow_local=settings.webhook_allow_http)}
+        sender = Sender(res.sessions, region, channels, smtp.retry_backoff,
+                        Limits(settings.rate_limits, settings.emergency_rate_limits),
+                        poll_seconds=settings.sender_poll_seconds, on_outbox=outbox.notify)
         relay = OutboxRelay(res.sessions, BroadcastOutbox, res.js, tenants=[*towns, COUNCIL_SLUG])
         mail = OfficeMail(region, smtp)
         priority = AlertsFirst()
-        lanes = [FanoutWorker(res.sessions, region, lane, priority, on_delivery=sender.notify, chunk=chunk)
+        lanes = [FanoutWorker(res.sessions, region, lane, priority, on_delivery=sender.notify, chunk=settings.broadcast_chunk)
                  for lane in (ALERTS, ANNOUNCEMENTS)]
         parts = Notifications(
             js=res.js, outbox=outbox, sender=sender,
             events=ApplicationEvents(res.sessions, region, on_delivery=sender.notify),
             broadcast_relay=relay, alerts=lanes[0], announcements=lanes[1],
-            alert_watch=AlertWatch(res.sessions, region, mail, deadline), office_mail=mail,
+            alert_watch=AlertWatch(res.sessions, region, mail, settings.alert_deadline), office_mail=mail,
         )
         Broadcasts(region, relay, on_pending=mail.approval_needed).register(app)
         NoticeRules(region, sender).register(app)
-        alert_watch.register(app, parts.alert_watch, deadline)
+        alert_watch.register(app, parts.alert_watch, settings.alert_deadline)
         dead_letters.register(app, res.js)
         return parts
 
     app: ServiceApp[Notifications] = ServiceApp(
-        NAME, VERSION, "Residents' inbox, channel preferences, towns' templates and email", assemble=assemble)
+        NAME, VERSION, "Residents' inbox, channel preferences, towns' templates and email", assemble=assemble,
+        transaction_pooling=settings.runtime.transaction_pooling)
     messages.register(app)
     preferences.register(app)
     town_templates.register(app)
     deliveries.register(app)
     push.register(app, push_settings, vapid)
-    webhooks.register(app, allow_http=local_webhooks)
+    webhooks.register(app, allow_http=settings.webhook_allow_http)
     news.register(app)
     return app

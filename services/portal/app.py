@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.tenants import Region, default_directory, load_region
+from contracts.tenants import Region, load_region
 from services.portal import dispatch, faq, faq_base
 from services.portal.pages import answer
 from services.portal.pages import faq as faq_pages
 from services.portal.pages import metrics, push, report, resident, staff
 from services.portal.pages import verify as verify_pages
 from services.portal.routing import Routes
-from services.runtime.client import BusClient
 from services.portal.settings import PortalSettings
+from services.runtime.client import BusClient
 from services.portal.view import Site
 from services.runtime.service import Resources, ServiceApp, Worker
 
@@ -30,10 +30,9 @@ class Portal:
     workers: Sequence[Worker] = ()
 
 
-def build(region: Region | None = None, settings: PortalSettings | None = None) -> ServiceApp[Portal]:
-    """``settings``: None: from the environment (``PortalSettings.from_env``)."""
-    region = region or load_region(default_directory())
-    settings = settings or PortalSettings.from_env()
+def build(settings: PortalSettings, region: Region | None = None) -> ServiceApp[Portal]:
+    """``region``: None: the towns of ``settings.runtime.tenants``."""
+    region = region or load_region(settings.runtime.tenants)
     routes = Routes()
     routes.include(resident.routes)
     routes.include(answer.routes)
@@ -44,7 +43,7 @@ def build(region: Region | None = None, settings: PortalSettings | None = None) 
     routes.include(push.routes)
     routes.include(verify_pages.routes)
     # The FAQ is checked at start: a wrong tenants/faq file stops the service with its name and field.
-    site = Site(region=region, faq=faq_base.FaqBase.load(faq_base.default_directory(), region),
+    site = Site(region=region, faq=faq_base.FaqBase.load(settings.runtime.tenants / "faq", region),
                 faq_new_per_day=settings.faq_new_per_day)
 
     async def assemble(app: ServiceApp[Portal], res: Resources) -> Portal:
@@ -53,6 +52,7 @@ def build(region: Region | None = None, settings: PortalSettings | None = None) 
         return parts
 
     app: ServiceApp[Portal] = ServiceApp(
-        NAME, VERSION, "Residents' portal, staff console and council dashboard, rendered as HTML", assemble=assemble)
+        NAME, VERSION, "Residents' portal, staff console and council dashboard, rendered as HTML", assemble=assemble,
+        transaction_pooling=settings.runtime.transaction_pooling)
     faq.register(app, site.faq, settings.faq_new_per_day)
     return app

@@ -245,10 +245,3 @@ def _hit(shown: TownEntry, hit: Hit) -> FaqHit:
         town_specific=shown.town_specific,
         score=hit.score,
     )
-
-
-def default_directory() -> Path:
-    """``tenants/faq`` beside the towns' files (``AIZU_TENANTS_DIR`` moves both)."""
-    from contracts.tenants import default_directory as tenants_directory
-
-    return tenants_directory() / "faq"

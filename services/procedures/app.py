@@ -10,17 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.tenants import Region, default_directory, load_region
+from contracts.tenants import Region, load_region
 from services.procedures import applications, catalog, counter_codes, open311, payments, receipts
 from services.procedures.applications import Applications
 from services.procedures.chain import Sealer
 from services.procedures.models import OutboxRow
 from services.procedures.receipts import Signer
+from services.procedures.settings import ProceduresSettings
 from services.runtime import streams
 from services.runtime.files import FileBucket
 from services.runtime.outbox import OutboxRelay
 from services.runtime.service import Resources, ServiceApp, Worker
-from services.runtime.settings import PaymentSettings
 
 NAME = "procedures"
 VERSION = "0.2.0"
@@ -39,22 +39,19 @@ class Procedures:
         return (handlers.relay, handlers.sealer, self.refunds, handlers.filer)
 
 
-def build(catalog_max_age: float | None = None, region: Region | None = None,
-          payment: PaymentSettings | None = None) -> ServiceApp[Procedures]:
-    """``catalog_max_age``: seconds a town's catalog is kept in memory (None: from the environment);
-    ``payment``: the payment provider (None: from the environment)."""
-    region = region or load_region(default_directory())
-    payment = payment or PaymentSettings.from_env()
-    signer = Signer()
+def build(settings: ProceduresSettings, region: Region | None = None) -> ServiceApp[Procedures]:
+    """``region``: None: the towns of ``settings.runtime.tenants``."""
+    region = region or load_region(settings.runtime.tenants)
+    signer = Signer(settings.signing_key_secret.encode() if settings.signing_key_secret else None)
 
     async def assemble(app: ServiceApp[Procedures], res: Resources) -> Procedures:
-        await streams.ensure(res.js, streams.EVENTS, streams.AUDIT)
+        await streams.ensure(res.js, streams.EVENTS, streams.AUDIT, replicas=settings.runtime.stream_replicas)
         files = FileBucket()
         files.attach(res.js)
         # Town by town: the outbox has row-level security like every table (services/runtime/rls.py).
         towns = [town.slug for town in region.towns]
         handlers = Applications(
-            reader, signer, region, sessions=res.sessions, files=files, payment=payment,
+            reader, signer, region, sessions=res.sessions, files=files, payment=settings.payment,
             relay=OutboxRelay(res.sessions, OutboxRow, res.js, tenants=towns), sealer=Sealer(res.sessions, towns),
         )
         applications.register(app, handlers)
@@ -62,8 +59,9 @@ def build(catalog_max_age: float | None = None, region: Region | None = None,
         open311.register(app, reader, handlers)
         return Procedures(applications=handlers, refunds=payments.RefundRetry(handlers.payments, res.sessions, towns))
 
-    app: ServiceApp[Procedures] = ServiceApp(NAME, VERSION, "Each town's procedures, applications and workflow", assemble=assemble)
-    reader = catalog.register(app, catalog_max_age)
+    app: ServiceApp[Procedures] = ServiceApp(NAME, VERSION, "Each town's procedures, applications and workflow", assemble=assemble,
+        transaction_pooling=settings.runtime.transaction_pooling)
+    reader = catalog.register(app, settings.catalog_max_age)
     receipts.register(app, signer)
     counter_codes.register(app)
     return app

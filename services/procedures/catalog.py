@@ -8,7 +8,6 @@ stored pre-encoded, so serving them is a join of bytes, with no decoding and re-
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -70,9 +69,8 @@ class CatalogReader:
         return (await self._town(ctx)).details.get(code)
 
 
-def register(app: ServiceApp, max_age: float | None = None) -> CatalogReader:
-    if max_age is None:
-        max_age = float(os.environ.get("AIZU_CATALOG_CACHE_SECONDS", "30"))
+def register(app: ServiceApp, max_age: float) -> CatalogReader:
+    """``max_age``: seconds a town's catalog is kept in memory (0: none kept)."""
     reader = CatalogReader(max_age)
 
     @app.endpoint(msg.LIST, msg.ListProcedures, read_only=True)

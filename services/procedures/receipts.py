@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -37,15 +36,6 @@ _CLAIMS = msgspec.json.Decoder(ReceiptClaims)
 DEV_SECRET = base64.urlsafe_b64encode(hashlib.sha256(b"aizu development signing keys").digest()).decode()
 
 
-def secret_from_env() -> bytes:
-    configured = os.environ.get("AIZU_SIGNING_KEY_SECRET")
-    if configured:
-        return configured.encode()
-    if os.environ.get("AIZU_ENV", "development") != "development":
-        raise RuntimeError("AIZU_SIGNING_KEY_SECRET must be set outside development")
-    return DEV_SECRET.encode()
-
-
 def digest(value: object) -> str:
     """SHA-256 of a JSON value in a canonical form (sorted keys), as hex."""
     return hashlib.sha256(msgspec.json.encode(value, order="sorted")).hexdigest()
@@ -53,7 +43,8 @@ def digest(value: object) -> str:
 
 class Signer:
     def __init__(self, secret: bytes | None = None) -> None:
-        self._fernet = Fernet(secret or secret_from_env())
+        """``secret``: the settings' ``AIZU_SIGNING_KEY_SECRET`` (None, in development only: :data:`DEV_SECRET`)."""
+        self._fernet = Fernet(secret or DEV_SECRET.encode())
         self._keys: dict[str, ECKey] = {}
         self._active: dict[str, tuple[float, str]] = {}
 

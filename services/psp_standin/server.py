@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
+from urllib.parse import urlsplit
 
+import msgspec
 import uvicorn
+from msgspec import field
 
 from services.psp_standin import SECRET_KEY, WEBHOOK_SECRET, api
 from services.psp_standin.ledger import Ledger, public
 from services.psp_standin.webhooks import Faults, Sender
 from services.runtime import local_servers
+from services.runtime.settings import PaymentSettings, load
 
 log = logging.getLogger(__name__)
 #: How often open pages past their time are expired.
@@ -99,13 +102,23 @@ async def running_psp(webhook_url_template: str, host: str = "127.0.0.1", port: 
         sock.close()
 
 
+class StandInSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The stand-in serves what the services' payment settings name, with their keys."""
+
+    payment: PaymentSettings = PaymentSettings()
+    #: Where its webhooks go; ``{tenant}`` becomes the town's slug.
+    webhook_url: str = field(default="http://{tenant}.localhost:8000/api/v1/payments/webhook", name="AIZU_PSP_WEBHOOK_URL")
+
+
 async def serve_psp(stop: asyncio.Event | None = None) -> None:
     """``aizu serve psp``: on ``AIZU_PSP_URL``'s port, webhooks to ``AIZU_PSP_WEBHOOK_URL``."""
-    url = os.environ.get("AIZU_PSP_URL", "http://127.0.0.1:8070")
-    port = int(url.rsplit(":", 1)[-1].split("/")[0])
-    template = os.environ.get("AIZU_PSP_WEBHOOK_URL", "http://{tenant}.localhost:8000/api/v1/payments/webhook")
-    async with running_psp(template, port=port, secret_key=os.environ.get("AIZU_PSP_SECRET_KEY", SECRET_KEY),
-                           webhook_secret=os.environ.get("AIZU_PSP_WEBHOOK_SECRET", WEBHOOK_SECRET)) as psp:
+    payment = load(PaymentSettings, defaults={"api_url": "http://127.0.0.1:8070", "secret_key": SECRET_KEY,
+                                              "webhook_secret": WEBHOOK_SECRET})
+    settings = load(StandInSettings, payment=payment)
+    port = urlsplit(payment.api_url).port or 80
+    template = settings.webhook_url
+    async with running_psp(template, port=port, secret_key=payment.secret_key,
+                           webhook_secret=payment.webhook_secret) as psp:
         log.info("payment stand-in on %s, webhooks to %s", psp.url, template)
         if stop is None:
             stop = asyncio.Event()

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from services.runtime import rls
 
 #: Constraint and index names every service's tables use, so migrations can name what they alter.
 NAMING_CONVENTION = {
@@ -64,16 +63,19 @@ def create_engine(url: str, *, sqlite_connections: int = 1) -> AsyncEngine:
     return create_async_engine(url, pool_size=20, max_overflow=0, pool_recycle=1800, pool_timeout=60)
 
 
-def create_reader(engine: AsyncEngine) -> AsyncEngine:
+def create_reader(engine: AsyncEngine, transaction_pooling: bool = False) -> AsyncEngine:
     """The engine read-only requests use.
 
-    PostgreSQL: the same pool in autocommit, which saves the BEGIN/ROLLBACK round trips.
+    PostgreSQL: the same pool in autocommit, which saves the BEGIN/ROLLBACK round trips; not behind
+    a pooler in transaction mode (``transaction_pooling``): there, statements outside a transaction
+    may each run on another server connection, so the tenant set on one would not reach the next
+    (reads would come back empty, or as another town). Reads then run in a transaction, like writes.
     SQLite: a few more connections of its own; with WAL they read while the writer commits.
     """
     if engine.dialect.name == "sqlite":
         return create_engine(engine.url.render_as_string(hide_password=False), sqlite_connections=4)
-    if not rls.reads_may_autocommit():
-        return engine  # behind a transaction-mode pooler each read sets its tenant in its own transaction
+    if transaction_pooling:
+        return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 

@@ -59,8 +59,7 @@ class DurableConsumer(Background, Generic[Event]):
 
     async def subscribe(self, js: JetStreamContext) -> None:
         """Bind to the durable consumer (created on first start; later starts and other copies
-        bind to the same one), then start consuming."""
-        await streams.ensure(js, streams.EVENTS)
+        bind to the same one), then start consuming. The service made the stream when it started."""
         self._js = js
         self._sub = await js.pull_subscribe(
             self.filter_subject, durable=self.durable, stream=streams.EVENTS.name, config=self.config()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import uuid
 from typing import IO
 
@@ -49,14 +48,14 @@ class FileBucket:
         self._js: JetStreamContext | None = None
         self._store: ObjectStore | None = None
 
-    async def create(self, js: JetStreamContext, replicas: int = 1) -> None:
-        """Make the bucket (the gateway does, at start) and use it."""
+    async def create(self, js: JetStreamContext, replicas: int = 1, max_bytes: int = uploads.BUCKET_MAX_BYTES) -> None:
+        """Make the bucket (the gateway does, at start, with its settings' size) and use it."""
         self._js = js
         config = ObjectStoreConfig(
             description="Files attached in the portal, and filed ones handed out for download",
             ttl=uploads.MAX_AGE,
             # Bounded: it shares JetStream's disk with the events, the audit trail and the sessions.
-            max_bytes=int(os.environ.get("AIZU_UPLOADS_MAX_BYTES", str(uploads.BUCKET_MAX_BYTES))),
+            max_bytes=max_bytes,
             storage=StorageType.FILE,
             replicas=replicas,
         )

@@ -30,7 +30,7 @@ How the tenant reaches PostgreSQL
 
     Behind a pooler in transaction mode (PgBouncer) a connection-level setting does not stay
     with the next statement, so there (``AIZU_DATABASE_TRANSACTION_POOLING=1``) reads run in a
-    transaction too: :func:`reads_may_autocommit`.
+    transaction too (``database.create_reader``).
 
     So every session on a service's engine must be a :class:`TenantSession`; the plain sessions
     of ``aizu seed`` and ``aizu audit verify`` use their own engine (the owner's URL) and name
@@ -52,7 +52,6 @@ Work that spans towns
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy import event
@@ -65,7 +64,6 @@ SETTING = "aizu.tenant"
 #: The key of ``Session.info`` that names the session's tenant.
 TENANT = "tenant"
 #: ``1`` when a pooler in transaction mode (PgBouncer) stands between the services and PostgreSQL.
-TRANSACTION_POOLING = "AIZU_DATABASE_TRANSACTION_POOLING"
 
 #: The driver's placeholder for one positional parameter, by DB-API paramstyle.
 _PLACEHOLDER = {"numeric_dollar": "$1", "format": "%s", "pyformat": "%s", "qmark": "?", "numeric": ":1"}
@@ -78,16 +76,6 @@ class TenantSession(Session):
 def sessionmaker(engine: AsyncEngine, **options: Any) -> async_sessionmaker[AsyncSession]:
     """Sessions on ``engine`` that carry their tenant: ``sessions(info={"tenant": slug})``."""
     return async_sessionmaker(engine, sync_session_class=TenantSession, **options)
-
-
-def reads_may_autocommit() -> bool:
-    """Whether read-only requests may run outside a transaction on PostgreSQL.
-
-    Not behind a pooler in transaction mode: there, statements outside a transaction may each run
-    on another server connection, so the tenant set on one would not reach the next (reads would
-    come back empty, or as another town). Reads then run in a transaction, like writes.
-    """
-    return os.environ.get(TRANSACTION_POOLING, "").strip().lower() not in ("1", "true", "yes")
 
 
 def _autocommit(connection: Connection) -> bool:

@@ -64,7 +64,6 @@ class Resources:
 
     nc: Client
     js: JetStreamContext
-    engine: AsyncEngine
     #: Writing sessions under row-level security (as the endpoints' ``ctx.session``).
     sessions: async_sessionmaker[AsyncSession]
 
@@ -211,8 +210,12 @@ class ServiceApp(Generic[C]):
     def __init__(
         self, name: str, version: str, description: str = "",
         assemble: Callable[[ServiceApp[C], Resources], Awaitable[C]] | None = None,
+        transaction_pooling: bool = False,
     ) -> None:
+        """``transaction_pooling``: the database is behind a pooler in transaction mode (the
+        settings' ``AIZU_DATABASE_TRANSACTION_POOLING``; see ``database.create_reader``)."""
         self.name = name
+        self._transaction_pooling = transaction_pooling
         self.version = version
         self.description = description
         self._endpoints: list[_Endpoint[Any]] = []
@@ -252,11 +255,11 @@ class ServiceApp(Generic[C]):
         # Spans that nobody receives cost ~10% of a small request: open them only when recorded.
         self._traced = telemetry.recording()
         self._writer = rls.sessionmaker(engine, expire_on_commit=False)
-        self._read_engine = create_reader(engine)
+        self._read_engine = create_reader(engine, self._transaction_pooling)
         self._engine_pool = engine.pool
         self._reader = rls.sessionmaker(self._read_engine)
         if self._assemble is not None:
-            self._components = await self._assemble(self, Resources(nc, nc.jetstream(), engine, self._writer))
+            self._components = await self._assemble(self, Resources(nc, nc.jetstream(), self._writer))
         self.micro = await add_service(
             nc, name=self.name, version=self.version, description=self.description, queue_group=self.name
         )

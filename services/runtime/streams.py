@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -44,15 +42,9 @@ DEAD_LETTERS = StreamConfig(
 )
 
 
-def replica_count() -> int:
-    """How many copies JetStream keeps of streams and buckets: ``AIZU_STREAM_REPLICAS`` (3 on the
-    production cluster, 1 on a single development server)."""
-    return int(os.environ.get("AIZU_STREAM_REPLICAS", "1"))
-
-
-async def ensure(js: JetStreamContext, *configs: StreamConfig, replicas: int | None = None) -> None:
-    """Create the streams that are missing, with ``replica_count()`` copies unless given."""
-    replicas = replicas or replica_count()
+async def ensure(js: JetStreamContext, *configs: StreamConfig, replicas: int) -> None:
+    """Create the streams that are missing, with ``replicas`` copies (the settings'
+    ``AIZU_STREAM_REPLICAS``: 3 on the production cluster, 1 on a single development server)."""
     for config in configs:
         config.num_replicas = replicas
         try:

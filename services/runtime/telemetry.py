@@ -6,7 +6,6 @@ There is no contrib instrumentation for NATS, so propagation is done here: the g
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, MutableMapping
 
 from opentelemetry import metrics, trace
@@ -16,16 +15,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from services.runtime.settings import TelemetrySettings
+
 _PROPAGATOR = TraceContextTextMapPropagator()
 _configured = False
 
 
-def exporting() -> bool:
-    """Whether this process's settings send spans anywhere."""
-    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or os.environ.get("OTEL_TRACES_EXPORTER") == "console"
-
-
-def setup(service_name: str) -> None:
+def setup(service_name: str, settings: TelemetrySettings) -> None:
     """Install a tracer and meter provider, once per process.
 
     With ``OTEL_EXPORTER_OTLP_ENDPOINT`` set, spans and metrics go to that collector; with
@@ -36,12 +32,11 @@ def setup(service_name: str) -> None:
     if _configured:
         return
     _configured = True
-    if not exporting():
+    if not settings.exporting:
         return
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
+    resource = Resource.create({"service.name": settings.service_name or service_name})
     provider = TracerProvider(resource=resource)
-    if endpoint:
+    if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.metrics import MeterProvider

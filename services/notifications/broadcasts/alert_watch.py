@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,17 +37,6 @@ log = logging.getLogger(__name__)
 
 #: Alerts older than this are not watched any more (they alarmed long before).
 WATCH_WINDOW = timedelta(days=1)
-
-
-def deadline_from_env() -> float:
-    value = os.environ.get("AIZU_ALERT_DEADLINE_SECONDS", "30")
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError(f"AIZU_ALERT_DEADLINE_SECONDS must be a number of seconds, not {value!r}") from None
-    if seconds <= 0:
-        raise ValueError(f"AIZU_ALERT_DEADLINE_SECONDS must be positive, not {value!r}")
-    return seconds
 
 
 class OfficeMail:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import Sequence
+from typing import Annotated
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -28,8 +28,10 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import msgspec
+from msgspec import field
 
 from contracts.tenants import Region
+from services.runtime.settings import Environment, RuntimeSettings, load
 from services.notifications.delivery.outgoing import Outcome, Outgoing
 
 log = logging.getLogger(__name__)
@@ -42,32 +44,26 @@ RETRY_BACKOFF: tuple[float, ...] = (60, 300, 1800, 7200)
 class SmtpSettings(msgspec.Struct, frozen=True, kw_only=True):
     """The relay the town's mail goes through (in development the sink of ``aizu serve smtp-sink``)."""
 
-    host: str = "127.0.0.1"
-    port: int = 2525
-    username: str | None = None
-    password: str | None = None
+    host: str = field(default="127.0.0.1", name="AIZU_SMTP_HOST")
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = field(default=2525, name="AIZU_SMTP_PORT")
+    username: str | None = field(default=None, name="AIZU_SMTP_USER")
+    password: str | None = field(default=None, name="AIZU_SMTP_PASSWORD")
     #: None: STARTTLS when the relay offers it; True: required; False: never.
-    starttls: bool | None = None
-    #: The envelope and From address; ``{tenant}`` becomes the town's slug.
-    sender: str = "noreply@{tenant}.localhost"
-    timeout: float = 10.0
-    retry_backoff: tuple[float, ...] = RETRY_BACKOFF
+    starttls: bool | None = field(default=None, name="AIZU_SMTP_STARTTLS")
+    #: The envelope and From address; ``{tenant}`` becomes the town's slug (unset:
+    #: ``noreply@{tenant}.`` and ``AIZU_BASE_DOMAIN``).
+    sender: str = field(default="noreply@{tenant}.localhost", name="AIZU_SMTP_FROM")
+    timeout: Annotated[float, msgspec.Meta(gt=0)] = field(default=10.0, name="AIZU_SMTP_TIMEOUT")
+    #: Seconds between a message's attempts, comma-separated.
+    retry_backoff: tuple[Annotated[float, msgspec.Meta(ge=0)], ...] = field(default=RETRY_BACKOFF, name="AIZU_SMTP_RETRY_SECONDS")
+    #: Connections a batch is sent over at once, each reused for its share.
+    connections: Annotated[int, msgspec.Meta(ge=1)] = field(default=8, name="AIZU_SMTP_CONNECTIONS")
+    #: Where the development sink stores what it is sent (None: ``var/mail``).
+    mail_dir: str | None = field(default=None, name="AIZU_MAIL_DIR")
 
     @classmethod
-    def from_env(cls) -> "SmtpSettings":
-        starttls = os.environ.get("AIZU_SMTP_STARTTLS", "").strip().lower()
-        base = os.environ.get("AIZU_BASE_DOMAIN", "localhost")
-        backoff = os.environ.get("AIZU_SMTP_RETRY_SECONDS")
-        return cls(
-            host=os.environ.get("AIZU_SMTP_HOST", "127.0.0.1"),
-            port=int(os.environ.get("AIZU_SMTP_PORT", "2525")),
-            username=os.environ.get("AIZU_SMTP_USER") or None,
-            password=os.environ.get("AIZU_SMTP_PASSWORD") or None,
-            starttls={"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(starttls),
-            sender=os.environ.get("AIZU_SMTP_FROM", f"noreply@{{tenant}}.{base}"),
-            timeout=float(os.environ.get("AIZU_SMTP_TIMEOUT", "10")),
-            retry_backoff=tuple(float(s) for s in backoff.split(",")) if backoff else RETRY_BACKOFF,
-        )
+    def from_env(cls, runtime: RuntimeSettings, env: Environment | None = None) -> SmtpSettings:
+        return load(cls, env, defaults={"sender": f"noreply@{{tenant}}.{runtime.base_domain}"})
 
 
 def message_id(delivery_id: str, sender: str) -> str:
@@ -110,15 +106,15 @@ def classify(exc: BaseException) -> tuple[str, str]:
 
 
 class EmailChannel:
-    """Sends a batch of email over ``connections`` SMTP connections at once, each reused for its
-    share and kept open for the next batch (``AIZU_SMTP_CONNECTIONS``, default 8)."""
+    """Sends a batch of email over ``connections`` SMTP connections at once (by default the
+    settings'), each reused for its share and kept open for the next batch."""
 
     name = "email"
 
     def __init__(self, region: Region, settings: SmtpSettings, connections: int | None = None) -> None:
         self._names = {t.slug: t.name_ja for t in region.towns}
         self.settings = settings
-        self._connections = max(1, connections or int(os.environ.get("AIZU_SMTP_CONNECTIONS", "8")))
+        self._connections = max(1, connections or settings.connections)
         self._idle: list[aiosmtplib.SMTP] = []
 
     async def close(self) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from services.runtime.settings import VAR_DIR
+from services.notifications.channels.mailer import SmtpSettings
+from services.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,13 @@ def _write(tmp: Path, final: Path, data: bytes) -> None:
 
 
 async def serve_sink(stop: asyncio.Event | None = None) -> None:
-    """``aizu serve smtp-sink``: listen on ``AIZU_SMTP_HOST``:``AIZU_SMTP_PORT``, store under ``AIZU_MAIL_DIR``."""
+    """``aizu serve smtp-sink``: listen where the services' settings send mail (``AIZU_SMTP_HOST``,
+    ``AIZU_SMTP_PORT``), store it under ``AIZU_MAIL_DIR`` (unset: ``var/mail``)."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
-    directory = Path(os.environ.get("AIZU_MAIL_DIR") or VAR_DIR / "mail")
-    sink = MailSink(directory, os.environ.get("AIZU_SMTP_HOST", "127.0.0.1"), int(os.environ.get("AIZU_SMTP_PORT", "2525")))
+    runtime = RuntimeSettings.from_env()
+    relay = SmtpSettings.from_env(runtime)
+    directory = Path(relay.mail_dir) if relay.mail_dir else runtime.var / "mail"
+    sink = MailSink(directory, relay.host, relay.port)
     port = await sink.start()
     log.info("SMTP sink on %s:%d, storing mail in %s", sink.host, port, directory)
     if stop is None:

@@ -23,16 +23,19 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import http_ece
 import httpx
 import msgspec
+from msgspec import field
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
 
 from services.notifications.delivery.outgoing import Outcome, Outgoing
+from services.runtime.settings import Environment, RuntimeSettings, load
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +51,21 @@ MAX_PAYLOAD = 3000
 
 
 class PushSettings(msgspec.Struct, frozen=True, kw_only=True):
-    vapid_dir: str = "var/vapid"
-    #: The contact the push services may write to about this sender (RFC 8292 ``sub``).
-    contact: str = "mailto:noreply@aizu.localhost"
-    hosts: tuple[str, ...] = PUSH_HOSTS
+    vapid_dir: str = field(default="var/vapid", name="AIZU_VAPID_DIR")
+    #: The contact the push services may write to about this sender (RFC 8292 ``sub``; unset:
+    #: ``mailto:noreply@`` and ``AIZU_BASE_DOMAIN``).
+    contact: str = field(default="mailto:noreply@aizu.localhost", name="AIZU_VAPID_CONTACT")
+    #: The push services' hosts, comma-separated.
+    hosts: tuple[str, ...] = field(default=PUSH_HOSTS, name="AIZU_PUSH_HOSTS")
     #: Plain http allowed (only for a push service on loopback in tests and development).
-    allow_http: bool = False
-    timeout: float = 10.0
-    concurrency: int = 32
+    allow_http: bool = field(default=False, name="AIZU_PUSH_ALLOW_HTTP")
+    timeout: Annotated[float, msgspec.Meta(gt=0)] = field(default=10.0, name="AIZU_PUSH_TIMEOUT")
+    concurrency: Annotated[int, msgspec.Meta(ge=1)] = field(default=32, name="AIZU_PUSH_CONCURRENCY")
 
     @classmethod
-    def from_env(cls) -> "PushSettings":
-        hosts = os.environ.get("AIZU_PUSH_HOSTS")
-        return cls(
-            vapid_dir=os.environ.get("AIZU_VAPID_DIR", "var/vapid"),
-            contact=os.environ.get("AIZU_VAPID_CONTACT", f"mailto:noreply@{os.environ.get('AIZU_BASE_DOMAIN', 'aizu.localhost')}"),
-            hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()) if hosts else PUSH_HOSTS,
-            allow_http=os.environ.get("AIZU_PUSH_ALLOW_HTTP", "") in ("1", "true", "yes"),
-            timeout=float(os.environ.get("AIZU_PUSH_TIMEOUT", "10")),
-        )
+    def from_env(cls, runtime: RuntimeSettings, env: Environment | None = None) -> PushSettings:
+        return load(cls, env, defaults={"contact": f"mailto:noreply@{runtime.base_domain}",
+                                        "vapid_dir": str(runtime.var / "vapid")})
 
     def allows(self, endpoint: str) -> bool:
         """Whether ``endpoint`` is on a known push service (and over https unless allowed otherwise)."""

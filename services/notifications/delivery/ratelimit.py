@@ -20,7 +20,6 @@ A value that is not ``rate[,burst]`` stops the service from starting, naming the
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Mapping
 
@@ -46,11 +45,10 @@ def parse_limit(name: str, value: str) -> tuple[float, float] | None:
 
 
 def limits_from_env(
-    env: Mapping[str, str] | None = None,
-    prefix: str = "AIZU_RATE_",
-    defaults: Mapping[str, tuple[float, float]] = DEFAULTS,
+    env: Mapping[str, str], prefix: str = "AIZU_RATE_", defaults: Mapping[str, tuple[float, float]] = DEFAULTS,
 ) -> dict[str, tuple[float, float]]:
-    env = os.environ if env is None else env
+    """The limits the variables ``<prefix><CHANNEL>`` set (``env``: the process's environment, read
+    once by the service's settings), each channel without one at its ``defaults``."""
     limits = dict(defaults)
     for channel in CHANNELS:
         name = f"{prefix}{channel.upper()}"
@@ -66,7 +64,7 @@ def limits_from_env(
 
 
 def emergency_limits_from_env(
-    ordinary: Mapping[str, tuple[float, float]], env: Mapping[str, str] | None = None,
+    ordinary: Mapping[str, tuple[float, float]], env: Mapping[str, str],
 ) -> dict[str, tuple[float, float]]:
     """``AIZU_RATE_EMERGENCY_<CHANNEL>``; a channel without one: its ``ordinary`` limit."""
     return limits_from_env(env, "AIZU_RATE_EMERGENCY_", ordinary)
@@ -99,12 +97,9 @@ class Limits:
     def __init__(
         self, limits: Mapping[str, tuple[float, float]], emergency: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
-        """``emergency``: the emergency buckets' limits; None: from the environment, each channel
-        defaulting to its limit in ``limits`` (:func:`emergency_limits_from_env`)."""
-        self._limits = {
-            False: dict(limits),
-            True: emergency_limits_from_env(limits) if emergency is None else dict(emergency),
-        }
+        """``emergency``: the emergency buckets' limits; None: each channel's limit in ``limits``
+        (buckets of their own of the same size, as :func:`emergency_limits_from_env` gives unset)."""
+        self._limits = {False: dict(limits), True: dict(limits if emergency is None else emergency)}
         self._buckets: dict[tuple[str, str, bool], TokenBucket] = {}
 
     def bucket(self, town: str, channel: str, emergency: bool = False) -> TokenBucket | None:

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 
 import msgspec
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,7 +36,7 @@ from services.notifications.delivery import routing
 from services.notifications.inbox import templates
 from services.notifications.inbox.town_templates import texts_for
 from services.notifications.models import InboxRow, ProcessedEvent
-from services.runtime import rls, streams
+from services.runtime import rls
 from services.runtime.durable import DurableConsumer
 
 log = logging.getLogger(__name__)
@@ -88,10 +87,6 @@ class ApplicationEvents(DurableConsumer[ApplicationSubmitted | ApplicationStatus
 
     def config(self) -> ConsumerConfig:
         return consumer_config(self.durable, self.backoff)
-
-    async def subscribe(self, js: JetStreamContext) -> None:
-        await streams.ensure(js, streams.DEAD_LETTERS)
-        await super().subscribe(js)
 
     async def _run(self) -> None:
         while True:
