@@ -30,7 +30,7 @@ from gateway.tokens import TokenVerifier
 from gateway.settings import GatewaySettings
 from gateway.tenancy import TenantResolver
 from services.runtime import streams, telemetry
-from services.runtime.bus import connect
+from services.runtime.bus import connect, disconnect
 from services.runtime.files import FileBucket
 
 
@@ -64,7 +64,7 @@ def create_app(region: Region, settings: GatewaySettings) -> Litestar:
         try:
             yield
         finally:
-            await nc.drain()
+            await disconnect(nc)
 
     extra: list[Router] = []
     if settings.dev_issuer:

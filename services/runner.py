@@ -17,7 +17,7 @@ from services.portal.settings import PortalSettings
 from services.procedures import app as procedures_app
 from services.procedures.settings import ProceduresSettings
 from services.runtime import telemetry
-from services.runtime.bus import connect
+from services.runtime.bus import connect, disconnect
 from services.runtime.database import create_engine
 from services.runtime.service import ServiceApp
 
@@ -51,9 +51,11 @@ async def serve_service(name: str, stop: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
-        await app.stop()
-        await nc.drain()
-        await engine.dispose()
+        try:
+            await app.stop()
+        finally:
+            await disconnect(nc)
+            await engine.dispose()
 
 
 def _stop_on_signals() -> asyncio.Event:
