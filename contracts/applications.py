@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
 from contracts import text
-from contracts.payments import Payment, PaymentState
+from contracts.payments import Payment, PaymentChoice, PaymentState
 
 SUBMIT = "submit"
 #: Validate a SubmitApplication and work out its fee without filing it (check your answers).
@@ -46,7 +46,15 @@ class Status(StrEnum):
 FINISHED: frozenset[Status] = frozenset({Status.APPROVED, Status.REJECTED, Status.ISSUED, Status.CLOSED, Status.WITHDRAWN})
 #: Ended by a decision the resident did not take back (paid fees are owed only for these).
 DECLINED: frozenset[Status] = frozenset({Status.REJECTED, Status.WITHDRAWN})
-Channel = Literal["online", "counter"]
+
+
+class Channel(StrEnum):
+    """How an application was filed: by the resident online, or by a caseworker at the counter."""
+
+    ONLINE = "online"
+    COUNTER = "counter"
+
+
 IdempotencyKey = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
@@ -105,7 +113,7 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     location: Location | None = None
     #: How a resident pays a fee: ``online`` (the application waits for it before the town sees
     #: it) or ``counter`` (filed at once, paid at the desk; also when not given).
-    payment: Literal["online", "counter"] | None = None
+    payment: PaymentChoice | None = None
 
 
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True):

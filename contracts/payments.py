@@ -8,7 +8,7 @@ own page, and what comes back is the provider's reference.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from enum import StrEnum
 
 import msgspec
 
@@ -26,16 +26,50 @@ NOTIFICATION = "payment_notification"
 #: A town's payments of one day, to match against the provider's settlement (:class:`Reconcile`).
 RECONCILIATION = "reconciliation"
 
-#: ``awaiting_payment``: owed (online, or at the counter when the resident chose so);
-#: ``expired``: an online attempt ran out, still owed, payable again; ``paid``;
-#: ``refund_pending``: a paid application was rejected or withdrawn and its refund is under way
-#: (at the counter: to be handed back); ``refunded``; ``cancelled``: never paid and no longer owed.
-PaymentState = Literal["awaiting_payment", "expired", "paid", "refund_pending", "refunded", "cancelled"]
-#: How the resident chose to pay: on the provider's page, or at the town's counter.
-PaymentChoice = Literal["online", "counter"]
-#: How it was paid: through the provider, or in cash or by card at the counter.
-PaymentMethod = Literal["online", "cash", "card"]
-CounterMethod = Literal["cash", "card"]
+
+class PaymentState(StrEnum):
+    """Where an application's fee stands."""
+
+    #: Owed (online, or at the counter when the resident chose so).
+    AWAITING_PAYMENT = "awaiting_payment"
+    #: An online attempt ran out: still owed, payable again.
+    EXPIRED = "expired"
+    PAID = "paid"
+    #: A paid application was rejected or withdrawn and its refund is under way (at the counter:
+    #: to be handed back).
+    REFUND_PENDING = "refund_pending"
+    REFUNDED = "refunded"
+    #: Never paid and no longer owed.
+    CANCELLED = "cancelled"
+
+
+class PaymentChoice(StrEnum):
+    """How the resident chose to pay: on the provider's page, or at the town's counter."""
+
+    ONLINE = "online"
+    COUNTER = "counter"
+
+
+class PaymentMethod(StrEnum):
+    """How it was paid: through the provider, or in cash or by card at the counter."""
+
+    ONLINE = "online"
+    CASH = "cash"
+    CARD = "card"
+
+
+class CounterMethod(StrEnum):
+    """How it was paid at the counter (a :class:`PaymentMethod` too)."""
+
+    CASH = "cash"
+    CARD = "card"
+
+
+class LedgerKind(StrEnum):
+    """Money in (a payment) or out (a refund)."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
 
 
 class Payment(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,7 +116,7 @@ class CounterRecord(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     method: CounterMethod
     #: ``payment`` (received at the desk) or ``refund`` (handed back at the desk).
-    kind: Literal["payment", "refund"] = "payment"
+    kind: LedgerKind = LedgerKind.PAYMENT
 
 
 class CounterPayment(CounterRecord, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -111,7 +145,7 @@ class LedgerLine(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     reference: str | None
     application_id: str
-    kind: Literal["payment", "refund"]
+    kind: LedgerKind
     method: PaymentMethod
     #: Negative for a refund.
     amount_yen: int
@@ -136,7 +170,7 @@ class PaymentSettled(msgspec.Struct, frozen=True, kw_only=True, tag="payment.set
     event_id: str
     tenant: str
     application_id: str
-    kind: Literal["payment", "refund"]
+    kind: LedgerKind
     method: PaymentMethod
     amount_yen: int
     at: datetime

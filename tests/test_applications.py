@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.util import await_only
 
+from contracts.applications import Status
 from services.procedures import counter_codes
 from services.procedures.chain import seal, verify
 from services.procedures.models import StatusChangeRow
@@ -449,7 +450,7 @@ async def test_the_audit_chain_check_ignores_links_sealed_while_it_reads(procedu
     sessions = session_factory(engine)
 
     def change(n: int) -> StatusChangeRow:
-        return StatusChangeRow(tenant=town, application_id=str(uuid.uuid4()), from_status=None, to_status="submitted",
+        return StatusChangeRow(tenant=town, application_id=str(uuid.uuid4()), from_status=None, to_status=Status.RECEIVED,
                                actor="r", actor_role="resident", comment=str(n), at=datetime.now(UTC))
 
     async def seal_more() -> None:

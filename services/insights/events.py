@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.applications import FINISHED, ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted, Status
+from contracts.applications import FINISHED, ApplicationEvent, ApplicationStatusChanged, ApplicationSubmitted, Channel, Status
 from contracts.notifications import DeliveryFinished
-from contracts.payments import PaymentSettled
+from contracts.payments import LedgerKind, PaymentMethod, PaymentSettled
 from contracts.tenants import Region
 from services.insights.models import ApplicationFact, DeliveryFact, PaymentFact
 from services.runtime.database import utc
@@ -70,7 +70,7 @@ async def apply_application(
             tenant=event.tenant, application_id=event.application_id, code=event.code, channel=event.channel,
             submitted_at=submitted_at.astimezone(UTC), due_on=event.due_on,
             standard_days=standard_days(region, event.tenant, event.code), finished_at=None, finished_status=None,
-            counter_visit=event.channel == "counter", card_verified=None, updated_at=now,
+            counter_visit=event.channel == Channel.COUNTER, card_verified=None, updated_at=now,
         )
         session.add(fact)
         if known is not None:
@@ -80,7 +80,7 @@ async def apply_application(
         fact.due_on = event.due_on
     if isinstance(event, ApplicationSubmitted):
         fact.submitted_at = event.at.astimezone(UTC)
-        if event.channel == "online" and event.applicant_acr is not None:
+        if event.channel == Channel.ONLINE and event.applicant_acr is not None:
             fact.card_verified = event.applicant_acr == CARD
         return
     if event.counter_visit:
@@ -102,7 +102,7 @@ async def apply_delivery(session: AsyncSession, event: DeliveryFinished) -> None
 async def apply_payment(session: AsyncSession, event: PaymentSettled) -> None:
     """A fee paid: how (online or at the counter) and when, once per application (the first
     payment; a refund later changes nothing about how the fee was paid)."""
-    if event.kind != "payment" or await session.get(PaymentFact, (event.tenant, event.application_id)) is not None:
+    if event.kind != LedgerKind.PAYMENT or await session.get(PaymentFact, (event.tenant, event.application_id)) is not None:
         return
-    session.add(PaymentFact(tenant=event.tenant, application_id=event.application_id, online=event.method == "online",
+    session.add(PaymentFact(tenant=event.tenant, application_id=event.application_id, online=event.method == PaymentMethod.ONLINE,
                             paid_at=event.at.astimezone(UTC)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from contracts.applications import Status
+from contracts.applications import Channel, Status
 from contracts.insights import MINIMUM_COUNT, RegionalMedian, TownFigures
 from contracts.tenants import Tenant
 
@@ -114,9 +114,9 @@ def town_figures(
     apps = list(apps)
     deliveries = list(deliveries)
     payments = list(payments)
-    online = [a for a in apps if a.channel == "online"]
+    online = [a for a in apps if a.channel == Channel.ONLINE]
     finished = [a for a in apps if a.finished_at is not None and a.finished_status != Status.WITHDRAWN]
-    completed_online = [a for a in finished if a.channel == "online" and not a.counter_visit]
+    completed_online = [a for a in finished if a.channel == Channel.ONLINE and not a.counter_visit]
     days = [float(working_days(tokyo_date(a.submitted_at), tokyo_date(a.finished_at))) for a in finished if a.finished_at]
     standards = [float(a.standard_days) for a in finished if a.standard_days is not None]
     overdue = [a for a in apps if a.due_on is not None and a.finished_status != Status.WITHDRAWN

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from contracts import applications as msg
 from contracts import headers as h
 from contracts import subjects
-from contracts.applications import DECLINED, Status
+from contracts.applications import DECLINED, Channel, Status
 from contracts.audit import AuditRecord
 from contracts.errors import ErrorCode, FieldError, failure
+from contracts.payments import PaymentChoice, PaymentState
 from contracts.principal import Principal
 from contracts.procedures import PREFILL, Prefill, PrefilledForm, ProcedureDetail
 from contracts.receipts import ReceiptClaims
@@ -93,15 +94,15 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
         code=app.code,
         procedure_name_ja=procedure.name_ja if procedure else app.code,
         procedure_name_en=procedure.name_en if procedure else app.code,
-        status=app.status,  # type: ignore[arg-type]
-        channel=app.channel,  # type: ignore[arg-type]
+        status=app.status,
+        channel=app.channel,
         applicant_name=app.applicant_name,
         submitted_at=utc(app.submitted_at),
         due_on=app.due_on,
         assigned_to=app.assigned_to,
         reference=app.reference,
         fee_yen=app.fee_yen or 0,
-        payment_state=app.payment_state,  # type: ignore[arg-type]
+        payment_state=app.payment_state,
         location=(
             msg.Location(lat=app.lat, long=app.long, address_string=app.address_string)
             if app.lat is not None or app.address_string
@@ -118,7 +119,7 @@ def columns(row: Base) -> dict[str, Any]:
 class _Validated(NamedTuple):
     procedure: ProcedureDetail
     valid: ValidAnswers
-    channel: str
+    channel: Channel
     applicant: dict[str, str | None]
     fee: msg.Fee
 
@@ -192,7 +193,7 @@ class Applications:
         wants_history = ctx.principal.has_role("resident") and b'"prefill":"history"' in raw
         return prefill(ctx.principal, raw, await self.history(ctx) if wants_history else {})
 
-    async def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], str, dict[str, str | None]]:
+    async def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], Channel, dict[str, str | None]]:
         """The answers to validate, the channel, and who the applicant is.
 
         Online, the identity fields come from the verified token and cannot be overridden by the
@@ -213,7 +214,7 @@ class Applications:
             known = {f.name: identity[f.prefill] for f in procedure.fields if f.prefill in identity}
             subject = await counter_codes.resolve(ctx.session, ctx.tenant, who.link_code) if who.link_code else None
             applicant = {"subject": subject, "name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
-            return {**req.answers, **known}, "counter", applicant
+            return {**req.answers, **known}, Channel.COUNTER, applicant
         if not principal.has_role("resident"):
             raise failure(ErrorCode.FORBIDDEN, "Residents only", "staff file for a resident with counter_applicant")
         require_assurance(principal, procedure.assurance)
@@ -237,7 +238,7 @@ class Applications:
             "birthdate": identity.birthdate if identity else None,
         }
         # Typed answers win over earlier ones; verified identity fields cannot be typed (checked above).
-        return {**values, **req.answers}, "online", applicant
+        return {**values, **req.answers}, Channel.ONLINE, applicant
 
     async def _validated(self, ctx: Context, req: msg.SubmitApplication) -> _Validated:
         """Everything filing ``req`` would file, checked: the answers, the channel, the applicant, the fee."""
@@ -290,7 +291,7 @@ class Applications:
 
     def _payable(self, checked: _Validated, req: msg.SubmitApplication) -> None:
         """Paying online needs a provider (without a choice, a fee is paid at the counter)."""
-        if checked.fee.total_yen > 0 and req.payment == "online" and not self.payments.provider.online:
+        if checked.fee.total_yen > 0 and req.payment == PaymentChoice.ONLINE and not self.payments.provider.online:
             raise failure(ErrorCode.VALIDATION, "Online payment not offered", "this platform takes fees at the counter", [
                 FieldError(field="$.payment", message_ja="オンラインでの支払いは、いまは使えません。窓口での支払いを選んでください。",
                            message_en="Paying online is not available now; choose to pay at the counter."),
@@ -309,19 +310,19 @@ class Applications:
         now = datetime.now(UTC)
         fee = checked.fee.total_yen
         # A fee to be paid online first: the application waits for it outside the staff's queue.
-        status = Status.AWAITING_PAYMENT if fee > 0 and channel == "online" and req.payment == "online" else Status.RECEIVED
+        status = Status.AWAITING_PAYMENT if fee > 0 and channel == Channel.ONLINE and req.payment == PaymentChoice.ONLINE else Status.RECEIVED
         app = Application(
             id=str(uuid.uuid4()),
             tenant=ctx.tenant,
             code=procedure.code,
             channel=channel,
             status=status,
-            payment_state="awaiting_payment" if fee > 0 else None,
+            payment_state=PaymentState.AWAITING_PAYMENT if fee > 0 else None,
             applicant_subject=applicant["subject"],
             applicant_name=applicant["name"] or "",
             applicant_address=applicant["address"],
             applicant_birthdate=applicant["birthdate"],
-            filed_by=ctx.principal.subject if channel == "counter" else None,
+            filed_by=ctx.principal.subject if channel == Channel.COUNTER else None,
             answers_json=_ENCODER.encode(valid.values),
             assigned_to=None,
             due_on=due_on(now, procedure.processing_days),
@@ -334,8 +335,8 @@ class Applications:
         )
         event = msg.ApplicationSubmitted(
             event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
-            channel=channel, applicant_subject=app.applicant_subject, at=now,  # type: ignore[arg-type]
-            applicant_acr=ctx.principal.acr if channel == "online" else None, due_on=app.due_on)
+            channel=channel, applicant_subject=app.applicant_subject, at=now,
+            applicant_acr=ctx.principal.acr if channel == Channel.ONLINE else None, due_on=app.due_on)
         app.receipt = await self.signer.sign(session, self.receipt_claims(app, procedure, valid))
         answer: list[bytes] = []
 
@@ -357,12 +358,12 @@ class Applications:
                  "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "content": a.content}
                 for a in valid.attachments
             ],
-            PaymentRow: [payment_row(ctx.tenant, app.id, fee, "online" if status == Status.AWAITING_PAYMENT else "counter", now)]
+            PaymentRow: [payment_row(ctx.tenant, app.id, fee, PaymentChoice.ONLINE if status == Status.AWAITING_PAYMENT else PaymentChoice.COUNTER, now)]
             if fee > 0 else [],
             StatusChangeRow: [{
                 "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": status,
                 "actor": ctx.principal.subject, "actor_role": channel, "actor_name": workflow.actor_name(ctx.principal), "at": now,
-                "comment": counter_codes.LINKED if channel == "counter" and app.applicant_subject else ""}],
+                "comment": counter_codes.LINKED if channel == Channel.COUNTER and app.applicant_subject else ""}],
         }
         await idle(session)
         numbering = Numbering(prefix=self.prefixes[ctx.tenant], year=now.astimezone(TOKYO).year, rows=with_reference)
@@ -407,11 +408,11 @@ class Applications:
             answers=msgspec.json.decode(app.answers_json),
             filed_by=app.filed_by,
             history=[
-                msg.StatusChange(seq=r.seq, from_status=r.from_status, to_status=r.to_status, actor=r.actor,  # type: ignore[arg-type]
+                msg.StatusChange(seq=r.seq, from_status=r.from_status, to_status=r.to_status, actor=r.actor,
                                  actor_role=r.actor_role, actor_name=r.actor_name or "", comment=r.comment, at=utc(r.at))
                 for r in history
             ],
-            allowed_transitions=workflow.allowed(procedure.workflow, app.status, role),  # type: ignore[arg-type]
+            allowed_transitions=workflow.allowed(procedure.workflow, app.status, role),
             payment=shown(payment, app.payment_state, self.payments.provider.online)
             if payment is not None else None,
         )
@@ -550,8 +551,8 @@ class Applications:
                 actor=ctx.principal.subject, actor_role=role, actor_name=workflow.actor_name(ctx.principal), comment=req.comment, at=now))
             event = msg.ApplicationStatusChanged(
                 event_id=str(uuid.uuid4()), tenant=ctx.tenant, application_id=app.id, code=app.code,
-                channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
-                from_status=from_status, to_status=req.to, at=now,  # type: ignore[arg-type]
+                channel=app.channel, applicant_subject=app.applicant_subject,
+                from_status=from_status, to_status=req.to, at=now,
                 submitted_at=utc(app.submitted_at), due_on=app.due_on,
                 counter_visit=req.counter_visit and role == workflow.STAFF, reference=app.reference,
                 # Only staff speak to the applicant through the message: a resident's own words stay in the history.

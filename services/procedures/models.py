@@ -7,7 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.runtime.database import NAMING_CONVENTION
+from contracts.applications import Channel, Status
+from contracts.payments import LedgerKind, PaymentChoice, PaymentMethod, PaymentState
+from services.runtime.database import NAMING_CONVENTION, Named
 from services.runtime.outbox import OutboxMixin
 
 
@@ -46,8 +48,8 @@ class Application(Base):
     #: What people read and say (受付番号, ``KTK-2026-000123-4``); None on filings from before.
     reference: Mapped[str | None] = mapped_column(String(24))
     code: Mapped[str] = mapped_column(String(48))
-    channel: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(Named(Channel, 16))
+    status: Mapped[Status] = mapped_column(Named(Status, 16))
     applicant_subject: Mapped[str | None] = mapped_column(String(64))
     applicant_name: Mapped[str] = mapped_column(String(100))
     applicant_address: Mapped[str | None] = mapped_column(String(200))
@@ -59,7 +61,7 @@ class Application(Base):
     #: Whole yen, fixed at filing (``fees.fee``).
     fee_yen: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
     #: Where the fee's payment stands (``PaymentRow.state``, kept here for the queue's lists).
-    payment_state: Mapped[str | None] = mapped_column(String(16))
+    payment_state: Mapped[PaymentState | None] = mapped_column(Named(PaymentState, 16))
     #: The signed receipt given at submission (compact JWS), so it can be shown again.
     receipt: Mapped[str | None] = mapped_column(Text)
     #: The document issued at ``issued`` (電子交付), signed by the town (compact JWS).
@@ -86,8 +88,8 @@ class StatusChangeRow(Base):
     tenant: Mapped[str] = mapped_column(String(32))
     seq: Mapped[int | None] = mapped_column(Integer)
     application_id: Mapped[str] = mapped_column(String(36))
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[Status | None] = mapped_column(Named(Status, 16))
+    to_status: Mapped[Status] = mapped_column(Named(Status, 16))
     actor: Mapped[str] = mapped_column(String(64))
     actor_role: Mapped[str] = mapped_column(String(16))
     #: The actor's name as it was at the time (None on links made before names were kept).
@@ -173,18 +175,18 @@ class ReferenceCounter(Base):
 
 
 class PaymentRow(Base):
-    """An application's fee: owed, paid, refunded (``contracts.payments.PaymentState``)."""
+    """An application's fee: owed, paid, refunded."""
 
     __tablename__ = "payments"
 
     application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(32))
     amount_yen: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16))
-    #: ``online`` or ``counter``: how the resident chose to pay.
-    choice: Mapped[str] = mapped_column(String(8))
-    #: ``online``, ``cash`` or ``card``: how it was paid.
-    method: Mapped[str | None] = mapped_column(String(8))
+    state: Mapped[PaymentState] = mapped_column(Named(PaymentState, 16))
+    #: How the resident chose to pay.
+    choice: Mapped[PaymentChoice] = mapped_column(Named(PaymentChoice, 8))
+    #: How it was paid.
+    method: Mapped[PaymentMethod | None] = mapped_column(Named(PaymentMethod, 8))
     #: The provider's payment and charge for an online payment, and its refund.
     payment_intent: Mapped[str | None] = mapped_column(String(64))
     charge: Mapped[str | None] = mapped_column(String(64))
@@ -223,8 +225,8 @@ class LedgerRow(Base):
     tenant: Mapped[str] = mapped_column(String(32))
     application_id: Mapped[str] = mapped_column(String(36))
     reference: Mapped[str | None] = mapped_column(String(24))
-    kind: Mapped[str] = mapped_column(String(8))
-    method: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[LedgerKind] = mapped_column(Named(LedgerKind, 8))
+    method: Mapped[PaymentMethod] = mapped_column(Named(PaymentMethod, 8))
     #: Negative for a refund.
     amount_yen: Mapped[int] = mapped_column(Integer)
     provider_reference: Mapped[str | None] = mapped_column(String(64))

@@ -30,6 +30,7 @@ from contracts import applications as apps
 from contracts import payments as msg
 from contracts import subjects
 from contracts.applications import DECLINED, Status
+from contracts.payments import LedgerKind, PaymentChoice, PaymentMethod, PaymentState
 from contracts.errors import ErrorCode, FieldError, failure
 from services.procedures import workflow
 from services.procedures.models import Application, LedgerRow, OutboxRow, PaymentAttemptRow, PaymentRow, ProviderEventRow, StatusChangeRow
@@ -52,23 +53,24 @@ _ENCODER = msgspec.json.Encoder()
 PROVIDER_ACTOR = "payments"
 #: A page closing within this is not handed out again: a new one is made.
 FRESH_ENOUGH = timedelta(minutes=2)
-OWED = ("awaiting_payment", "expired")
-KIND_JA = {"payment": "支払い", "refund": "返金"}
-METHOD_JA = {"online": "オンライン", "cash": "現金", "card": "カード（窓口）"}
+#: States in which the fee is still to be paid.
+OWED = frozenset({PaymentState.AWAITING_PAYMENT, PaymentState.EXPIRED})
+KIND_JA = {LedgerKind.PAYMENT: "支払い", LedgerKind.REFUND: "返金"}
+METHOD_JA = {PaymentMethod.ONLINE: "オンライン", PaymentMethod.CASH: "現金", PaymentMethod.CARD: "カード（窓口）"}
 
 
-def payment_row(tenant: str, application_id: str, amount_yen: int, choice: str, now: datetime) -> dict[str, object]:
+def payment_row(tenant: str, application_id: str, amount_yen: int, choice: PaymentChoice, now: datetime) -> dict[str, object]:
     """The row filed with an application that has a fee."""
-    return {"application_id": application_id, "tenant": tenant, "amount_yen": amount_yen, "state": "awaiting_payment",
+    return {"application_id": application_id, "tenant": tenant, "amount_yen": amount_yen, "state": PaymentState.AWAITING_PAYMENT,
             "choice": choice, "method": None, "payment_intent": None, "charge": None, "refund": None,
             "paid_at": None, "refunded_at": None, "updated_at": now}
 
 
-def shown(row: PaymentRow, state: str | None = None, online: bool = False) -> msg.Payment:
+def shown(row: PaymentRow, state: PaymentState | None = None, online: bool = False) -> msg.Payment:
     """``state``: the application row's copy, when shown with that row. (PostgreSQL's reads run in
     autocommit, a snapshot per statement: the copy keeps state and status from one moment.)"""
-    return msg.Payment(amount_yen=row.amount_yen, state=state or row.state, choice=row.choice,  # type: ignore[arg-type]
-                       method=row.method, paid_at=utc(row.paid_at) if row.paid_at else None,  # type: ignore[arg-type]
+    return msg.Payment(amount_yen=row.amount_yen, state=state or row.state, choice=row.choice,
+                       method=row.method, paid_at=utc(row.paid_at) if row.paid_at else None,
                        refunded_at=utc(row.refunded_at) if row.refunded_at else None, online=online)
 
 
@@ -131,8 +133,8 @@ class Payments:
             if owed and await ctx.session.get(PaymentAttemptRow, checkout.session_id) is None:
                 ctx.session.add(PaymentAttemptRow(session_id=checkout.session_id, tenant=ctx.tenant, application_id=req.application_id,
                                                   url=checkout.url, state="open", created_at=now, expires_at=checkout.expires_at))
-            if payment is not None and payment.state == "expired":
-                self._set(row, payment, "awaiting_payment", now)
+            if payment is not None and payment.state == PaymentState.EXPIRED:
+                self._set(row, payment, PaymentState.AWAITING_PAYMENT, now)
             state = payment.state if payment is not None else "not charged"
         if not owed:
             # Paid (or withdrawn) while the page was being opened: that page must not take money.
@@ -212,14 +214,14 @@ class Payments:
                 return
             app, payment, attempt = locked
             attempt.state = "complete"
-            if payment is None or payment.state not in (*OWED, "cancelled"):
+            if payment is None or payment.state not in OWED | {PaymentState.CANCELLED}:
                 return  # paid already: this is the other of webhook and return, or a replay
             now = datetime.now(UTC)
-            payment.method, payment.payment_intent, payment.charge, payment.paid_at = "online", checkout.payment_intent, charge, now
+            payment.method, payment.payment_intent, payment.charge, payment.paid_at = PaymentMethod.ONLINE, checkout.payment_intent, charge, now
             # Paid after it was withdrawn (the page was still open): the money goes back.
-            owed = payment.state != "cancelled" and app.status not in DECLINED
-            self._set(app, payment, "paid" if owed else "refund_pending", now)
-            await self._ledger(session, app, "payment", "online", payment.amount_yen, charge, PROVIDER_ACTOR, now)
+            owed = payment.state != PaymentState.CANCELLED and app.status not in DECLINED
+            self._set(app, payment, PaymentState.PAID if owed else PaymentState.REFUND_PENDING, now)
+            await self._ledger(session, app, LedgerKind.PAYMENT, PaymentMethod.ONLINE, payment.amount_yen, charge, PROVIDER_ACTOR, now)
             if app.status == Status.AWAITING_PAYMENT:
                 self._move(session, app, Status.RECEIVED, now, "手数料のお支払いを確認しました")
             if not owed:
@@ -238,22 +240,22 @@ class Payments:
             still_open = (await session.execute(select(func.count()).select_from(PaymentAttemptRow).where(
                 PaymentAttemptRow.tenant == tenant, PaymentAttemptRow.application_id == attempt.application_id,
                 PaymentAttemptRow.state == "open"))).scalar_one()
-            if payment is not None and payment.state == "awaiting_payment" and payment.choice == "online" and not still_open:
-                self._set(app, payment, "expired", datetime.now(UTC))
+            if payment is not None and payment.state == PaymentState.AWAITING_PAYMENT and payment.choice == PaymentChoice.ONLINE and not still_open:
+                self._set(app, payment, PaymentState.EXPIRED, datetime.now(UTC))
 
     # -- refunds and withdrawals -------------------------------------------------------------
 
-    async def decided(self, session: AsyncSession, app: Application, to: str, now: datetime) -> None:
+    async def decided(self, session: AsyncSession, app: Application, to: Status, now: datetime) -> None:
         """In the transaction that rejects or withdraws ``app``: a paid fee is to be refunded
         (:meth:`after_decision` asks the provider once the move is committed), an unpaid one is
         no longer owed."""
         if not app.payment_state or to not in DECLINED:
             return
         payment = await payment_of(session, app.tenant, app.id, lock=True)  # after the application, as everywhere
-        if payment is not None and payment.state == "paid":
-            self._set(app, payment, "refund_pending", now)
+        if payment is not None and payment.state == PaymentState.PAID:
+            self._set(app, payment, PaymentState.REFUND_PENDING, now)
         elif payment is not None and payment.state in OWED:
-            self._set(app, payment, "cancelled", now)
+            self._set(app, payment, PaymentState.CANCELLED, now)
 
     async def after_decision(self, session: AsyncSession, tenant: str, application_id: str) -> None:
         """After the move: close its open pages at the provider, and refund what was paid online."""
@@ -272,7 +274,7 @@ class Payments:
         """An online payment waiting for its refund, refunded by the provider (the same refund
         however often this runs: its key is the application's). Left pending if the provider is away."""
         payment = await payment_of(session, tenant, application_id)
-        due = payment is not None and payment.state == "refund_pending" and payment.method == "online"
+        due = payment is not None and payment.state == PaymentState.REFUND_PENDING and payment.method == PaymentMethod.ONLINE
         intent = payment.payment_intent if payment is not None else None
         await idle(session)
         if not due or not intent:
@@ -283,18 +285,18 @@ class Payments:
         except ProviderError:
             log.warning("refund of %s not taken by the provider; it is tried again", application_id)
             return
-        await self._refunded(session, tenant, application_id, "online", refund, PROVIDER_ACTOR)
+        await self._refunded(session, tenant, application_id, PaymentMethod.ONLINE, refund, PROVIDER_ACTOR)
 
-    async def _refunded(self, session: AsyncSession, tenant: str, application_id: str, method: str,
+    async def _refunded(self, session: AsyncSession, tenant: str, application_id: str, method: PaymentMethod,
                         provider_reference: str | None, by: str) -> bool:
         async with session.begin():
             app, payment = await self._locked(session, tenant, application_id)
-            if payment is None or payment.state != "refund_pending":
+            if payment is None or payment.state != PaymentState.REFUND_PENDING:
                 return False
             now = datetime.now(UTC)
             payment.refund, payment.refunded_at = provider_reference, now
-            self._set(app, payment, "refunded", now)
-            await self._ledger(session, app, "refund", method, -payment.amount_yen, provider_reference, by, now)
+            self._set(app, payment, PaymentState.REFUNDED, now)
+            await self._ledger(session, app, LedgerKind.REFUND, method, -payment.amount_yen, provider_reference, by, now)
         self.applications.committed(tenant)
         return True
 
@@ -306,22 +308,23 @@ class Payments:
             raise failure(ErrorCode.FORBIDDEN, "Staff only", "only this town's staff record counter payments")
         app, role = await self.applications._load(ctx, req.application_id)
         await idle(ctx.session)
-        if req.kind == "refund":
+        if req.kind == LedgerKind.REFUND:
             payment = await payment_of(ctx.session, ctx.tenant, req.application_id)
-            due = payment is not None and payment.state == "refund_pending" and payment.method != "online"
+            due = payment is not None and payment.state == PaymentState.REFUND_PENDING and payment.method != PaymentMethod.ONLINE
             await idle(ctx.session)
             if not due:
                 raise _conflict("No refund due at the counter", "only a fee paid at the counter and now due back is refunded here")
-            await self._refunded(ctx.session, ctx.tenant, req.application_id, req.method, None, ctx.principal.subject)
+            await self._refunded(ctx.session, ctx.tenant, req.application_id, PaymentMethod(req.method), None, ctx.principal.subject)
         else:
             async with ctx.session.begin():
                 row, payment = await self._locked(ctx.session, ctx.tenant, req.application_id)
                 if payment is None or payment.state not in OWED:
                     raise _conflict("Nothing to pay", f"the fee is {payment.state if payment else 'not charged'}")
                 now = datetime.now(UTC)
-                payment.method, payment.paid_at = req.method, now
-                self._set(row, payment, "paid", now)
-                await self._ledger(ctx.session, row, "payment", req.method, payment.amount_yen, None, ctx.principal.subject, now)
+                method = PaymentMethod(req.method)
+                payment.method, payment.paid_at = method, now
+                self._set(row, payment, PaymentState.PAID, now)
+                await self._ledger(ctx.session, row, LedgerKind.PAYMENT, method, payment.amount_yen, None, ctx.principal.subject, now)
                 if row.status == Status.AWAITING_PAYMENT:
                     self._move(ctx.session, row, Status.RECEIVED, now, "窓口で手数料を受け取りました", actor=ctx.principal.subject,
                                actor_role=workflow.STAFF, actor_name=workflow.actor_name(ctx.principal))
@@ -338,13 +341,13 @@ class Payments:
         rows = (await ctx.session.execute(select(LedgerRow).where(
             LedgerRow.tenant == ctx.tenant, LedgerRow.at >= start, LedgerRow.at < start + timedelta(days=1),
         ).order_by(LedgerRow.at, LedgerRow.id))).scalars().all()
-        lines = [msg.LedgerLine(at=utc(r.at), reference=r.reference, application_id=r.application_id, kind=r.kind,  # type: ignore[arg-type]
-                                method=r.method, amount_yen=r.amount_yen, provider_reference=r.provider_reference)  # type: ignore[arg-type]
+        lines = [msg.LedgerLine(at=utc(r.at), reference=r.reference, application_id=r.application_id, kind=r.kind,
+                                method=r.method, amount_yen=r.amount_yen, provider_reference=r.provider_reference)
                  for r in rows]
         return msg.Reconciliation(
             tenant=ctx.tenant, day=req.day, lines=lines, csv=_csv(lines),
-            online_total_yen=sum(line.amount_yen for line in lines if line.method == "online"),
-            counter_total_yen=sum(line.amount_yen for line in lines if line.method != "online"))
+            online_total_yen=sum(line.amount_yen for line in lines if line.method == PaymentMethod.ONLINE),
+            counter_total_yen=sum(line.amount_yen for line in lines if line.method != PaymentMethod.ONLINE))
 
     # -- shared steps --------------------------------------------------------------------------
 
@@ -376,20 +379,20 @@ class Payments:
         return app, payment, attempt
 
     @staticmethod
-    def _set(app: Application, payment: PaymentRow, state: str, now: datetime) -> None:
+    def _set(app: Application, payment: PaymentRow, state: PaymentState, now: datetime) -> None:
         payment.state, payment.updated_at = state, now
         app.payment_state = state
 
-    async def _ledger(self, session: AsyncSession, app: Application, kind: str, method: str, amount: int,
+    async def _ledger(self, session: AsyncSession, app: Application, kind: LedgerKind, method: PaymentMethod, amount: int,
                       provider_reference: str | None, by: str, now: datetime) -> None:
         session.add(LedgerRow(tenant=app.tenant, application_id=app.id, reference=app.reference, kind=kind, method=method,
                               amount_yen=amount, provider_reference=provider_reference, recorded_by=by[:64], at=now))
-        settled = msg.PaymentSettled(event_id=str(uuid.uuid4()), tenant=app.tenant, application_id=app.id, kind=kind,  # type: ignore[arg-type]
-                                     method=method, amount_yen=amount, at=now)  # type: ignore[arg-type]
+        settled = msg.PaymentSettled(event_id=str(uuid.uuid4()), tenant=app.tenant, application_id=app.id, kind=kind,
+                                     method=method, amount_yen=amount, at=now)
         session.add(new_event(OutboxRow, app.tenant, subjects.event(app.tenant, "payment", "settled"),
                               _ENCODER.encode(settled), settled.event_id))
 
-    def _move(self, session: AsyncSession, app: Application, to: str, now: datetime, comment: str, *,
+    def _move(self, session: AsyncSession, app: Application, to: Status, now: datetime, comment: str, *,
               actor: str = PROVIDER_ACTOR, actor_role: str = PROVIDER_ACTOR, actor_name: str = "") -> None:
         """The application moved on by its payment (into the queue), with its history and event."""
         from_status, app.status, app.updated_at = app.status, to, now
@@ -397,8 +400,8 @@ class Payments:
                                     actor=actor, actor_role=actor_role, actor_name=actor_name, comment=comment, at=now))
         event = apps.ApplicationStatusChanged(
             event_id=str(uuid.uuid4()), tenant=app.tenant, application_id=app.id, code=app.code,
-            channel=app.channel, applicant_subject=app.applicant_subject,  # type: ignore[arg-type]
-            from_status=from_status, to_status=to, at=now,  # type: ignore[arg-type]
+            channel=app.channel, applicant_subject=app.applicant_subject,
+            from_status=from_status, to_status=to, at=now,
             submitted_at=utc(app.submitted_at), due_on=app.due_on, reference=app.reference)
         session.add(new_event(OutboxRow, app.tenant, subjects.event(app.tenant, "application", "status_changed"),
                               _ENCODER.encode(event), event.event_id))
@@ -421,8 +424,8 @@ class RefundRetry(Background):
                 try:
                     async with self._sessions(info={rls.TENANT: town}) as session:
                         pending = (await session.execute(select(PaymentRow.application_id).where(
-                            PaymentRow.tenant == town, PaymentRow.state == "refund_pending",
-                            PaymentRow.method == "online"))).scalars().all()
+                            PaymentRow.tenant == town, PaymentRow.state == PaymentState.REFUND_PENDING,
+                            PaymentRow.method == PaymentMethod.ONLINE))).scalars().all()
                         await session.rollback()
                         for application_id in pending:
                             await self._payments.refund(session, town, application_id)

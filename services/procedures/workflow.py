@@ -39,7 +39,7 @@ REPORT: Mapping[Status, Mapping[Status, str]] = {
 WORKFLOWS = {"standard": STANDARD, "report": REPORT}
 
 
-def allowed(workflow: str, status: str, actor: str) -> list[str]:
+def allowed(workflow: str, status: Status, actor: str) -> list[Status]:
     """The statuses ``actor`` (staff or resident) may move an application to from ``status``."""
     return [to for to, who in WORKFLOWS[workflow].get(status, {}).items() if who == actor]
 

@@ -78,7 +78,7 @@ async def procedure(page: Page) -> PageReply:
         answers = {k: v for k, v in forms.answers(page, detail.fields, attached).items() if k not in verified}
         chosen = page.field("payment")
         filing = apps.SubmitApplication(code=detail.code, answers=answers,
-                                        payment=chosen if chosen in ("online", "counter") else None)  # type: ignore[arg-type]
+                                        payment=payments.PaymentChoice(chosen) if chosen in tuple(payments.PaymentChoice) else None)
         try:
             if page.field("change"):
                 pass  # back to the form with the answers as they were, at the field to change

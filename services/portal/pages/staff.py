@@ -30,7 +30,7 @@ from services.portal.view import Page, field_errors
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 STATUSES: tuple[str, ...] = tuple(apps.Status)
-CHANNELS: tuple[str, ...] = apps.Channel.__args__  # type: ignore[attr-defined]
+CHANNELS: tuple[str, ...] = tuple(apps.Channel)
 FILTERS = ("reference", "status", "channel", "code")
 #: Refusals of a move shown on its form; any other failure is the problem page.
 MOVE_ERRORS = (ErrorCode.CONFLICT, ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST)
@@ -125,12 +125,13 @@ async def application(page: Page) -> PageReply:
     app_id = page.params["id"]
     errors: dict[str, str] = {}
     refused: ServiceFailure | None = None
-    if page.request.method == "POST" and page.field("kind") in ("payment", "refund"):
+    if page.request.method == "POST" and page.field("kind") in tuple(payments.LedgerKind):
         method = page.field("method")
-        if method not in ("cash", "card"):
+        if method not in tuple(payments.CounterMethod):
             errors["method"] = page.t("staff_payment_choose")
         else:
-            record = payments.CounterPayment(application_id=app_id, method=method, kind=page.field("kind"))  # type: ignore[arg-type]
+            record = payments.CounterPayment(application_id=app_id, method=payments.CounterMethod(method),
+                                             kind=payments.LedgerKind(page.field("kind")))
             try:
                 await page.fetch(PROCEDURES, payments.RECORD, record, apps.ApplicationDetail)
             except ServiceFailure as exc:
