@@ -12,6 +12,7 @@ passes the bytes through.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 import msgspec
@@ -24,7 +25,15 @@ POST = "open311_post"
 
 #: Language of names, descriptions and notes: Japanese unless the client prefers English.
 Lang = Literal["ja", "en"]
-RequestStatus = Literal["open", "closed"]
+
+
+class RequestStatus(StrEnum):
+    """GeoReport's two states of a service request."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]

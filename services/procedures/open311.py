@@ -43,7 +43,7 @@ REPORT = "report"
 OPEN = frozenset({Status.RECEIVED, Status.IN_REVIEW, Status.NEEDS_INFO, Status.APPROVED})
 CLOSED = frozenset({Status.REJECTED, Status.CLOSED, Status.WITHDRAWN, Status.ISSUED})
 #: What ``status_notes`` says for each platform status: fixed words, so no comment leaks a name.
-STATUS_NOTES: dict[str, tuple[str, str]] = {
+STATUS_NOTES: dict[Status, tuple[str, str]] = {
     Status.RECEIVED: ("受け付けました", "Received"),
     Status.IN_REVIEW: ("担当課が対応しています", "Being handled by the town"),
     Status.NEEDS_INFO: ("確認が必要な点があります", "More information is needed"),
@@ -168,7 +168,7 @@ def public_request(app: Application, procedure: ProcedureDetail, lang: msg.Lang)
     expected = datetime.combine(app.due_on, time(23, 59, 59), TOKYO) if app.due_on and is_open else None
     return msg.ServiceRequest(
         service_request_id=app.id,
-        status="open" if is_open else "closed",
+        status=msg.RequestStatus.OPEN if is_open else msg.RequestStatus.CLOSED,
         status_notes=_pick(lang, *STATUS_NOTES.get(app.status, (app.status, app.status))),
         service_name=_pick(lang, procedure.name_ja, procedure.name_en),
         service_code=app.code,
@@ -279,7 +279,7 @@ class Open311:
             if req.service_codes:
                 query = query.where(Application.code.in_(req.service_codes))
             if req.statuses:
-                wanted = set().union(*(OPEN if s == "open" else CLOSED for s in req.statuses))
+                wanted = set().union(*(OPEN if s == msg.RequestStatus.OPEN else CLOSED for s in req.statuses))
                 query = query.where(Application.status.in_(sorted(wanted)))
             start, end = date_range(req, datetime.now(UTC))
             query = query.where(Application.submitted_at >= start, Application.submitted_at <= end)
