@@ -14,7 +14,8 @@ each matching resident once, however often it is run.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 import msgspec
 
@@ -34,11 +35,30 @@ PUT_NOTICE_RULE = "put_notice_rule"
 PREVIEW_NOTICE_RULE = "preview_notice_rule"
 RUN_NOTICE_RULE = "run_notice_rule"
 
-BroadcastKind = Literal["announcement", "emergency"]
-#: ``town``: every resident of the town; ``districts``: those of the listed districts;
-#: ``region``: every resident of every town (council only).
-Target = Literal["town", "districts", "region"]
-BroadcastStatus = Literal["pending-approval", "sending", "sent"]
+
+
+class BroadcastKind(StrEnum):
+    ANNOUNCEMENT = "announcement"
+    EMERGENCY = "emergency"
+
+
+class Target(StrEnum):
+    """Who a broadcast is for."""
+
+    #: Every resident of the town.
+    TOWN = "town"
+    #: Those of the listed districts.
+    DISTRICTS = "districts"
+    #: Every resident of every town (council only).
+    REGION = "region"
+
+
+class BroadcastStatus(StrEnum):
+    PENDING_APPROVAL = "pending-approval"
+    SENDING = "sending"
+    SENT = "sent"
+
+
 District = text.line(64, min_length=1)
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=36)]
 #: The English texts are optional: an emergency must not wait for its translation.
@@ -54,7 +74,7 @@ class NewBroadcast(msgspec.Struct, frozen=True, kw_only=True):
     #: Shown in English when given; Japanese is shown otherwise. Both or neither.
     title_en: OptionalTitle = ""
     body_en: OptionalBody = ""
-    target: Target = "town"
+    target: Target = Target.TOWN
     #: With ``target="districts"``: the town's districts (names as in tenants/<town>.toml).
     districts: Annotated[list[District], msgspec.Meta(max_length=50)] = []
     #: An emergency's banner shows on every page of the town until then (default: ``ALERT_HOURS``

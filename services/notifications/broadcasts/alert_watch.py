@@ -69,7 +69,7 @@ class OfficeMail:
 
     def approval_needed(self, row: BroadcastRow) -> None:
         """A broadcast waits for a second person: its office (a town's, or the council) is told at once."""
-        what_ja, what_en = ("緊急配信", "emergency alert") if row.kind == "emergency" else ("地域全体へのお知らせ", "region-wide announcement")
+        what_ja, what_en = ("緊急配信", "emergency alert") if row.kind == msg.BroadcastKind.EMERGENCY else ("地域全体へのお知らせ", "region-wide announcement")
         self.send_soon(
             [row.tenant],
             f"【承認依頼】{what_ja}の承認をお願いします：{_title(row)}",
@@ -138,7 +138,7 @@ class AlertWatch(Background):
             await asyncio.sleep(self._every)
 
     def _targets(self, row: BroadcastRow) -> list[str]:
-        return list(self._towns) if row.target == "region" else [row.tenant]
+        return list(self._towns) if row.target == msg.Target.REGION else [row.tenant]
 
     async def check(self) -> list[msg.StalledAlert]:
         """Look at every released alert of the last day; alarm for the newly stalled ones."""
@@ -148,7 +148,7 @@ class AlertWatch(Background):
             async with self._sessions(info={rls.TENANT: origin}) as session, session.begin():
                 alerts = (await session.execute(
                     select(BroadcastRow).where(
-                        BroadcastRow.tenant == origin, BroadcastRow.kind == "emergency",
+                        BroadcastRow.tenant == origin, BroadcastRow.kind == msg.BroadcastKind.EMERGENCY,
                         BroadcastRow.released_at.is_not(None), BroadcastRow.released_at >= now - WATCH_WINDOW,
                     )
                 )).scalars().all()

@@ -83,18 +83,18 @@ class Broadcasts:
         app.endpoint(msg.GET_BROADCAST, msg.GetBroadcast)(self.get)
 
     def _targets(self, row: BroadcastRow) -> list[str]:
-        return [t.slug for t in self._region.towns] if row.target == "region" else [row.tenant]
+        return [t.slug for t in self._region.towns] if row.target == msg.Target.REGION else [row.tenant]
 
     def _checked_target(self, tenant: str, req: msg.NewBroadcast) -> None:
         errors: list[FieldError] = []
         if tenant == COUNCIL_SLUG:
-            if req.target != "region":
+            if req.target != msg.Target.REGION:
                 errors.append(_field("$.target", "協議会からの配信は地域全体（region）が対象です。",
                                      "the council broadcasts region-wide: target must be \"region\""))
-        elif req.target == "region":
+        elif req.target == msg.Target.REGION:
             errors.append(_field("$.target", "地域全体への配信は協議会が行います。",
                                  "only the council broadcasts region-wide: target must be \"town\" or \"districts\""))
-        if req.target == "districts":
+        if req.target == msg.Target.DISTRICTS:
             known = self._towns[tenant].districts if tenant in self._towns else []
             if not req.districts:
                 errors.append(_field("$.districts", "地区を一つ以上選んでください。", "list at least one district"))
@@ -116,7 +116,7 @@ class Broadcasts:
             errors.append(_field(missing, "英語は件名と本文の両方を書くか、両方とも空にしてください。",
                                  "give the English title and body together, or neither"))
         if req.ends_at is not None:
-            if req.kind != "emergency":
+            if req.kind != msg.BroadcastKind.EMERGENCY:
                 errors.append(_field("$.ends_at", "終了日時は緊急情報にだけ指定できます。",
                                      "only an emergency alert has an end time"))
             elif req.ends_at.tzinfo is None:
@@ -127,7 +127,7 @@ class Broadcasts:
                                      f"the end time must be in the next {msg.MAX_ALERT_DAYS} days"))
         if req.corrects and req.cancels:
             errors.append(_field("$.cancels", "訂正と取消は同時にできません。", "a broadcast corrects or cancels, not both"))
-        if (req.corrects or req.cancels) and req.kind != "emergency":
+        if (req.corrects or req.cancels) and req.kind != msg.BroadcastKind.EMERGENCY:
             errors.append(_field("$.kind", "訂正・取消は緊急情報で行います。", "a correction or cancellation is an emergency alert"))
         if errors:
             raise failure(ErrorCode.VALIDATION, "Bad broadcast", errors[0].message_en, errors)
@@ -139,7 +139,7 @@ class Broadcasts:
             return None
         field = "$.corrects" if req.corrects else "$.cancels"
         row = await ctx.session.get(BroadcastRow, revised)
-        if row is None or row.tenant != ctx.tenant or row.kind != "emergency" or row.released_at is None:
+        if row is None or row.tenant != ctx.tenant or row.kind != msg.BroadcastKind.EMERGENCY or row.released_at is None:
             raise failure(ErrorCode.VALIDATION, "Bad broadcast", f"{revised} is no released alert of {ctx.tenant}",
                           [_field(field, "訂正・取消できるのは、この市町村が送った緊急情報だけです。",
                                   "only a released emergency alert of this town can be corrected or cancelled")])
@@ -156,7 +156,7 @@ class Broadcasts:
         for town in self._targets(row):
             event_id = str(uuid.uuid4())
             item = msg.BroadcastReleased(
-                event_id=event_id, broadcast_id=row.id, origin=row.tenant, tenant=town, kind=row.kind,  # type: ignore[arg-type]
+                event_id=event_id, broadcast_id=row.id, origin=row.tenant, tenant=town, kind=row.kind,
                 districts=districts, title_ja=row.title_ja, body_ja=row.body_ja, title_en=row.title_en,
                 body_en=row.body_en, released_at=now,
             )
@@ -193,7 +193,7 @@ class Broadcasts:
                 id=str(uuid.uuid4()), tenant=ctx.tenant, kind=req.kind, target=target,
                 districts=districts, title_ja=req.title_ja, body_ja=req.body_ja,
                 title_en=req.title_en.strip() and req.title_en, body_en=req.body_en.strip() and req.body_en,
-                needs_approval=req.kind == "emergency" or ctx.tenant == COUNCIL_SLUG,
+                needs_approval=req.kind == msg.BroadcastKind.EMERGENCY or ctx.tenant == COUNCIL_SLUG,
                 author=principal.subject, approver=None, created_at=now, released_at=None,
                 ends_at=req.ends_at, corrects=req.corrects, cancels=req.cancels, zero_recipients_reason="",
             )
@@ -318,7 +318,10 @@ class Broadcasts:
     def _shaped(self, row: BroadcastRow, fanouts: list[FanoutRow], pending: int | None) -> msg.Broadcast:
         targets = self._targets(row)
         done = sum(f.finished_at is not None for f in fanouts)
-        status = "pending-approval" if row.released_at is None else ("sent" if done == len(targets) else "sending")
+        if row.released_at is None:
+            status = msg.BroadcastStatus.PENDING_APPROVAL
+        else:
+            status = msg.BroadcastStatus.SENT if done == len(targets) else msg.BroadcastStatus.SENDING
         by_town = {f.tenant: f for f in fanouts}
         towns = [
             msg.TownReach(town=t, residents=f.residents, inbox=f.inbox, deliveries=f.deliveries, done=f.finished_at is not None)
@@ -326,9 +329,9 @@ class Broadcasts:
             for t in targets
         ] if row.released_at is not None else []
         return msg.Broadcast(
-            id=row.id, kind=row.kind, title_ja=row.title_ja, body_ja=row.body_ja,  # type: ignore[arg-type]
-            title_en=row.title_en, body_en=row.body_en, target=row.target,  # type: ignore[arg-type]
-            districts=row.districts.split(",") if row.districts else [], status=status,  # type: ignore[arg-type]
+            id=row.id, kind=row.kind, title_ja=row.title_ja, body_ja=row.body_ja,
+            title_en=row.title_en, body_en=row.body_en, target=row.target,
+            districts=row.districts.split(",") if row.districts else [], status=status,
             needs_approval=row.needs_approval, author=row.author, approver=row.approver,
             created_at=utc(row.created_at), released_at=utc(row.released_at) if row.released_at else None,
             reach=msg.Reach(

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import subjects
-from contracts.broadcasts import BroadcastReleased
+from contracts.broadcasts import BroadcastKind, BroadcastReleased
 from contracts.tenants import Region
 from services.notifications.broadcasts import fanout
 from services.notifications.broadcasts.tables import FanoutRow
@@ -105,8 +105,8 @@ class AlertsFirst:
         await self._clear.wait()
 
 
-def lane_of(kind: str) -> Lane:
-    return ALERTS if kind == "emergency" else ANNOUNCEMENTS
+def lane_of(kind: BroadcastKind) -> Lane:
+    return ALERTS if kind == BroadcastKind.EMERGENCY else ANNOUNCEMENTS
 
 
 def key_of(broadcast_id: str) -> str:
@@ -184,7 +184,7 @@ class FanoutWorker(DurableConsumer[BroadcastReleased]):
             except Exception:  # noqa: BLE001 - at worst the item is delivered again and resumes
                 pass
 
-        if item.kind == "emergency":
+        if item.kind == BroadcastKind.EMERGENCY:
             async with self._priority.alert():
                 await self.run(item, still_working)
         else:
@@ -215,7 +215,7 @@ class FanoutWorker(DurableConsumer[BroadcastReleased]):
                 pass  # another copy started this town a moment ago; we share the cursor
             while True:
                 queued = 0
-                if item.kind != "emergency":
+                if item.kind != BroadcastKind.EMERGENCY:
                     await self._priority.turn()
                 async with session.begin():
                     progress = await session.get(FanoutRow, ident, with_for_update=True, populate_existing=True)
@@ -228,7 +228,7 @@ class FanoutWorker(DurableConsumer[BroadcastReleased]):
                         progress.finished_at = now
                     else:
                         # Emergencies go at once; the rest waits out the town's quiet hours.
-                        send_after = release_at(now, self._towns[tenant].quiet_hours, emergency=item.kind == "emergency")
+                        send_after = release_at(now, self._towns[tenant].quiet_hours, emergency=item.kind == BroadcastKind.EMERGENCY)
                         written, queued = await fanout.write_chunk(
                             session, tenant, message, conditions, progress.cursor, upto, now, send_after
                         )

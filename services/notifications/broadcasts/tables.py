@@ -11,7 +11,9 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from contracts.broadcasts import BroadcastKind, Target
 from services.notifications.models import Base
+from services.runtime.database import Named
 from services.runtime.outbox import OutboxMixin
 
 
@@ -54,8 +56,8 @@ class BroadcastRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))
-    target: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[BroadcastKind] = mapped_column(Named(BroadcastKind, 16))
+    target: Mapped[Target] = mapped_column(Named(Target, 16))
     #: Comma-separated district names (``target = "districts"``), else empty.
     districts: Mapped[str] = mapped_column(Text)
     title_ja: Mapped[str] = mapped_column(String(400))

@@ -20,7 +20,7 @@ from services.runtime.service import Context, ServiceApp
 
 def _item(row: BroadcastRow, origin: str) -> msg.NewsItem:
     return msg.NewsItem(
-        id=row.id, kind=row.kind, origin=origin,  # type: ignore[arg-type]
+        id=row.id, kind=row.kind, origin=origin,
         title_ja=row.title_ja, body_ja=row.body_ja, title_en=row.title_en, body_en=row.body_en,
         districts=[d for d in row.districts.split(",") if d], sent_at=utc(row.released_at),  # type: ignore[arg-type]
         ends_at=utc(row.ends_at) if row.ends_at else None, corrects=row.corrects, cancels=row.cancels,
@@ -30,7 +30,7 @@ def _item(row: BroadcastRow, origin: str) -> msg.NewsItem:
 def in_force(row: BroadcastRow, now: datetime) -> bool:
     """An emergency alert's banner shows: released, neither corrected nor cancelled (nor itself a
     cancellation), and before its end time (``ALERT_HOURS`` after release when none was given)."""
-    if row.kind != "emergency" or row.released_at is None or row.replaced_by is not None or row.cancels is not None:
+    if row.kind != msg.BroadcastKind.EMERGENCY or row.released_at is None or row.replaced_by is not None or row.cancels is not None:
         return False
     ends = utc(row.ends_at) if row.ends_at else utc(row.released_at) + timedelta(hours=msg.ALERT_HOURS)
     return now < ends
@@ -48,7 +48,7 @@ async def news(ctx: Context, req: msg.ListNews) -> msg.News:
         # Region-wide broadcasts are the council's rows: read as the council, then back.
         await rls.use_tenant(session, COUNCIL_SLUG)
         try:
-            regional = (await session.execute(released.where(BroadcastRow.tenant == COUNCIL_SLUG, BroadcastRow.target == "region")
+            regional = (await session.execute(released.where(BroadcastRow.tenant == COUNCIL_SLUG, BroadcastRow.target == msg.Target.REGION)
                                               .order_by(BroadcastRow.released_at.desc()).limit(req.limit))).scalars().all()
         finally:
             await rls.use_tenant(session, ctx.tenant)

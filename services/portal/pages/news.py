@@ -50,4 +50,4 @@ async def decorate(page: Page) -> None:
                 raise
             return
         me = page.principal.subject if page.principal else ""
-        page.awaiting_approval = sum(1 for b in listed.items if b.status == "pending-approval" and b.author != me)
+        page.awaiting_approval = sum(1 for b in listed.items if b.status == casts.BroadcastStatus.PENDING_APPROVAL and b.author != me)

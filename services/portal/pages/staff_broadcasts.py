@@ -37,7 +37,7 @@ def _ends_at(text: str) -> datetime | None:
 def _new_broadcast(page: Page) -> tuple[casts.NewBroadcast | None, dict[str, str], dict[str, object]]:
     """The posted form as a new broadcast; blank texts are named here all at once, the rest by the service."""
     values: dict[str, object] = {name: page.field(name).replace("\r\n", "\n") for name in TEXT_FIELDS}
-    values.update(kind=page.field("kind"), target=page.field("target") or "town", districts=page.fields("districts"),
+    values.update(kind=page.field("kind"), target=page.field("target") or casts.Target.TOWN, districts=page.fields("districts"),
                   ends_at=page.field("ends_at"), corrects=page.field("corrects"), cancels=page.field("cancels"))
     errors = {name: page.t("staff_fill_in") for name in REQUIRED if not values[name]}
     if bool(values["title_en"]) != bool(values["body_en"]):
@@ -65,10 +65,10 @@ def _revision_values(page: Page, items: list[casts.Broadcast]) -> dict[str, obje
         if original is None:
             continue
         if how == "corrects":
-            return {how: original.id, "kind": "emergency", "title_ja": f"【訂正】{original.title_ja}",
+            return {how: original.id, "kind": casts.BroadcastKind.EMERGENCY, "title_ja": f"【訂正】{original.title_ja}",
                     "body_ja": original.body_ja, "title_en": original.title_en and f"Correction: {original.title_en}",
                     "body_en": original.body_en}
-        return {how: original.id, "kind": "emergency", "title_ja": f"【取消】{original.title_ja}",
+        return {how: original.id, "kind": casts.BroadcastKind.EMERGENCY, "title_ja": f"【取消】{original.title_ja}",
                 "body_ja": page.t("staff_broadcast_cancel_body"),
                 "title_en": original.title_en and f"Cancelled: {original.title_en}",
                 "body_en": original.title_en and "The emergency alert above has been cancelled."}
@@ -104,7 +104,7 @@ async def broadcasts(page: Page) -> PageReply:
         if exc.envelope.code not in (ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST, ErrorCode.CONFLICT) or not exc.envelope.fields:
             raise
         return await _render(page, exc.status, field_errors(exc, page.lang), values)
-    done = "pending" if made.status == "pending-approval" else "sent"
+    done = "pending" if made.status == casts.BroadcastStatus.PENDING_APPROVAL else "sent"
     return page.redirect(f"/staff/broadcasts?done={done}#broadcast-{made.id}")
 
 
@@ -114,7 +114,7 @@ async def broadcast(page: Page) -> PageReply:
         return await _render(page)
     shown = await page.fetch(NOTIFICATIONS, casts.GET_BROADCAST, casts.GetBroadcast(id=page.params["id"]), casts.Broadcast)
     names = {t.slug: (t.name_ja, t.name_en) for t in page.site.region.towns}
-    refresh = REFRESH_SECONDS if shown.status == "sending" else None
+    refresh = REFRESH_SECONDS if shown.status == casts.BroadcastStatus.SENDING else None
     return page.render("staff/broadcast.html", b=shown, names=names, refresh=refresh, local=local)
 
 
