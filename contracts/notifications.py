@@ -8,6 +8,7 @@ Japanese and English, with placeholders such as ``{procedure_name}`` checked whe
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 import msgspec
@@ -30,17 +31,43 @@ ADD_WEBHOOK = "add_webhook"
 DELETE_WEBHOOK = "delete_webhook"
 DEAD_LETTERS = "dead_letters"
 
-#: A channel a resident can be reached by. The inbox is always on; the others follow in order.
-Channel = Literal["inbox", "email", "push", "webhook"]
-#: The channels a delivery goes out on (the inbox needs none).
-OutboundChannel = Literal["email", "push", "webhook"]
+
+class Channel(StrEnum):
+    """A channel a resident can be reached by. The inbox is always on; the others follow in order."""
+
+    INBOX = "inbox"
+    EMAIL = "email"
+    PUSH = "push"
+    WEBHOOK = "webhook"
+
+
+class OutboundChannel(StrEnum):
+    """The channels a delivery goes out on (the inbox needs none)."""
+
+    EMAIL = "email"
+    PUSH = "push"
+    WEBHOOK = "webhook"
+
+
 #: A kind of message, named like the event that causes it.
 Kind = Literal[
     "application.submitted", "application.status_changed",
     # Broadcasts of the town or the council, and push-type notices (contracts/broadcasts.py).
     "broadcast.announcement", "broadcast.emergency", "notice",
 ]
-DeliveryStatus = Literal["created", "sending", "delivered", "temporary-failure", "permanent-failure"]
+
+
+class DeliveryStatus(StrEnum):
+    """How far a delivery got."""
+
+    CREATED = "created"
+    #: Claimed by a sender (claimed again once its lease runs out).
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    #: Tried again later (a permanent failure after the last attempt).
+    TEMPORARY_FAILURE = "temporary-failure"
+    PERMANENT_FAILURE = "permanent-failure"
+
 
 EmailAddress = Annotated[
     str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
@@ -88,7 +115,7 @@ class Preferences(msgspec.Struct, frozen=True, kw_only=True):
     out). ``email`` is needed when ``email`` is among the channels.
     """
 
-    channels: Annotated[list[Channel], msgspec.Meta(max_length=4)] = msgspec.field(default_factory=lambda: ["inbox"])
+    channels: Annotated[list[Channel], msgspec.Meta(max_length=4)] = msgspec.field(default_factory=lambda: [Channel.INBOX])
     email: EmailAddress | None = None
 
 
@@ -157,9 +184,13 @@ class ListDeliveries(msgspec.Struct, frozen=True, kw_only=True):
 
 # Events, published to aizu.evt.<tenant>.delivery.finished with Nats-Msg-Id = event_id.
 
-#: How a delivery ended: reached the resident, or gave up on this channel (bad address, gone
-#: subscription, or every attempt failed).
-Outcome = Literal["delivered", "permanent-failure"]
+
+class Outcome(StrEnum):
+    """How a delivery ended: reached the resident, or gave up on this channel (bad address, gone
+    subscription, or every attempt failed)."""
+
+    DELIVERED = "delivered"
+    PERMANENT_FAILURE = "permanent-failure"
 
 
 class DeliveryFinished(msgspec.Struct, frozen=True, kw_only=True, tag="delivery.finished"):

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.applications import Channel, Status
 from contracts.insights import MINIMUM_COUNT, RegionalMedian, TownFigures
+from contracts.notifications import Outcome
 from contracts.tenants import Tenant
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -121,7 +122,7 @@ def town_figures(
     standards = [float(a.standard_days) for a in finished if a.standard_days is not None]
     overdue = [a for a in apps if a.due_on is not None and a.finished_status != Status.WITHDRAWN
                and (tokyo_date(a.finished_at) if a.finished_at else today) > a.due_on]
-    delivered = [d for d in deliveries if d.outcome == "delivered"]
+    delivered = [d for d in deliveries if d.outcome == Outcome.DELIVERED]
     assured = [a for a in online if a.card_verified is not None]
     card = [a for a in assured if a.card_verified]
     p = _Publisher()

@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.runtime.database import NAMING_CONVENTION
+from contracts.notifications import DeliveryStatus, OutboundChannel
+from services.runtime.database import NAMING_CONVENTION, Named
 from services.runtime.outbox import OutboxMixin
 
 
@@ -89,9 +90,9 @@ class DeliveryRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(32))
     message_id: Mapped[str] = mapped_column(String(36))
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[OutboundChannel] = mapped_column(Named(OutboundChannel, 16))
     address: Mapped[str] = mapped_column(String(254))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[DeliveryStatus] = mapped_column(Named(DeliveryStatus, 20))
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
     #: When the sender may try (again); None once delivered or given up.

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import broadcasts as msg
+from contracts.notifications import DeliveryStatus
 from contracts.tenants import COUNCIL_SLUG, Region
 from services.notifications.broadcasts.tables import BroadcastRow, FanoutRow
 from services.notifications.channels.mailer import EmailChannel, SmtpSettings
@@ -62,7 +63,7 @@ class OfficeMail:
             for office in dict.fromkeys(offices) if office in self._addresses
         ]
         for item, outcome in zip(items, await self._channel.send(items), strict=True):
-            if outcome.status == "delivered":
+            if outcome.status == DeliveryStatus.DELIVERED:
                 self.sent.append((item.address, title_ja))
             else:
                 log.warning("office mail to %s failed: %s (%s)", item.address, outcome.status, outcome.error)

@@ -33,6 +33,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from contracts import broadcasts as msg
 from contracts import subjects
+from contracts.notifications import DeliveryStatus
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.principal import Principal
 from contracts.tenants import COUNCIL_SLUG, Region
@@ -284,8 +285,8 @@ class Broadcasts:
         session.info[rls.TENANT] = ctx.tenant
         return [
             msg.ChannelReach(
-                channel=channel, delivered=c.get("delivered", 0), failed=c.get("permanent-failure", 0),
-                queued=sum(n for s, n in c.items() if s not in ("delivered", "permanent-failure")),
+                channel=channel, delivered=c.get(DeliveryStatus.DELIVERED, 0), failed=c.get(DeliveryStatus.PERMANENT_FAILURE, 0),
+                queued=sum(n for s, n in c.items() if s not in (DeliveryStatus.DELIVERED, DeliveryStatus.PERMANENT_FAILURE)),
             )
             for channel, c in sorted(counts.items())
         ]

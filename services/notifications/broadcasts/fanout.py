@@ -20,6 +20,7 @@ from sqlalchemy import Boolean, ColumnElement, DateTime, Integer, String, case, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.notifications import DeliveryStatus, OutboundChannel
 from services.notifications.broadcasts.tables import ResidentRow
 from services.notifications.models import DeliveryRow, InboxRow, PreferenceRow, PushSubscriptionRow
 
@@ -130,9 +131,9 @@ async def write_chunk(
             literal(f"{message.key}:", String) + rid,
             literal(tenant, String),
             literal(f"{message.key}.", String) + rid,
-            case((by_push, literal("push", String)), else_=literal("email", String)),
+            case((by_push, literal(OutboundChannel.PUSH, String)), else_=literal(OutboundChannel.EMAIL, String)),
             case((by_push, RESIDENTS.c.subject), else_=PREFERENCES.c.email),
-            literal("created", String),
+            literal(DeliveryStatus.CREATED, String),
             literal(0, Integer),
             null(),
             literal(send_after, DateTime(timezone=True)),

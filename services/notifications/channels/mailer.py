@@ -30,6 +30,7 @@ import aiosmtplib
 import msgspec
 from msgspec import field
 
+from contracts.notifications import DeliveryStatus, OutboundChannel
 from contracts.tenants import Region
 from services.runtime.settings import Environment, RuntimeSettings, load
 from services.notifications.delivery.outgoing import Outcome, Outgoing
@@ -88,7 +89,7 @@ def compose(item: Outgoing, town_name: str, settings: SmtpSettings) -> EmailMess
     return message
 
 
-def classify(exc: BaseException) -> tuple[str, str]:
+def classify(exc: BaseException) -> tuple[DeliveryStatus, str]:
     """(status, reason) of a failed send: a 5xx reply is permanent, anything else may pass later."""
     code: int | None = None
     text = str(exc)
@@ -98,18 +99,18 @@ def classify(exc: BaseException) -> tuple[str, str]:
     elif isinstance(exc, aiosmtplib.SMTPResponseException):
         code, text = exc.code, f"{exc.code} {exc.message}"
     elif isinstance(exc, ValueError):
-        return "permanent-failure", f"unusable address: {exc}"
+        return DeliveryStatus.PERMANENT_FAILURE, f"unusable address: {exc}"
     reason = f"{type(exc).__name__}: {text}"[:500]
     if code is not None and 500 <= code < 600:
-        return "permanent-failure", reason
-    return "temporary-failure", reason
+        return DeliveryStatus.PERMANENT_FAILURE, reason
+    return DeliveryStatus.TEMPORARY_FAILURE, reason
 
 
 class EmailChannel:
     """Sends a batch of email over ``connections`` SMTP connections at once (by default the
     settings'), each reused for its share and kept open for the next batch."""
 
-    name = "email"
+    name = OutboundChannel.EMAIL
 
     def __init__(self, region: Region, settings: SmtpSettings, connections: int | None = None) -> None:
         self._names = {t.slug: t.name_ja for t in region.towns}
@@ -143,7 +144,7 @@ class EmailChannel:
                 try:
                     message = compose(item, self._names.get(item.tenant, item.tenant), self.settings)
                 except (ValueError, TypeError) as exc:  # e.g. a line break in a header: it never will send
-                    outcomes.append(item.outcome("permanent-failure", f"cannot compose: {exc}"[:500]))
+                    outcomes.append(item.outcome(DeliveryStatus.PERMANENT_FAILURE, f"cannot compose: {exc}"[:500]))
                     continue
                 for reused in (True, False):
                     if smtp is not None and not smtp.is_connected:
@@ -154,7 +155,7 @@ class EmailChannel:
                             smtp = await self._connect()
                         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                             reason = f"relay unreachable: {classify(exc)[1]}"[:500]
-                            outcomes.extend(rest.outcome("temporary-failure", reason) for rest in batch[position:])
+                            outcomes.extend(rest.outcome(DeliveryStatus.TEMPORARY_FAILURE, reason) for rest in batch[position:])
                             return outcomes
                     try:
                         await smtp.send_message(message)
@@ -162,14 +163,14 @@ class EmailChannel:
                         smtp = None
                         if reused:
                             continue  # the relay dropped an idle connection: once more on a new one
-                        outcomes.append(item.outcome("temporary-failure", "SMTPServerDisconnected: relay closed the connection"))
+                        outcomes.append(item.outcome(DeliveryStatus.TEMPORARY_FAILURE, "SMTPServerDisconnected: relay closed the connection"))
                     except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
                         status, reason = classify(exc)
                         if not isinstance(exc, (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused)):
                             smtp = await _close(smtp)  # the connection is in doubt: a fresh one for the next
                         outcomes.append(item.outcome(status, reason))
                     else:
-                        outcomes.append(item.outcome("delivered"))
+                        outcomes.append(item.outcome(DeliveryStatus.DELIVERED))
                     break
         except BaseException:
             smtp = await _close(smtp)

@@ -35,6 +35,7 @@ import msgspec
 from sqlalchemy import delete, select
 
 from contracts import notifications as msg
+from contracts.notifications import DeliveryStatus, OutboundChannel
 from contracts.errors import ErrorCode, FieldError, ServiceFailure, failure
 from services.notifications import access
 from services.notifications.channels import webhook_address
@@ -171,16 +172,16 @@ def register(app: ServiceApp, allow_http: bool = False) -> None:
     app.endpoint(msg.DELETE_WEBHOOK, msg.DeleteWebhook)(delete_webhook)
 
 
-def classify(status: int) -> str:
+def classify(status: int) -> DeliveryStatus:
     if 200 <= status < 300:
-        return "delivered"
+        return DeliveryStatus.DELIVERED
     if status in (408, 429) or status >= 500:
-        return "temporary-failure"
-    return "permanent-failure"
+        return DeliveryStatus.TEMPORARY_FAILURE
+    return DeliveryStatus.PERMANENT_FAILURE
 
 
 class WebhookChannel:
-    name = "webhook"
+    name = OutboundChannel.WEBHOOK
 
     def __init__(self, timeout: float = 10.0, concurrency: int = 32, allow_local: bool = False) -> None:
         """``allow_local``: tests' receivers on loopback (``AIZU_WEBHOOK_ALLOW_HTTP``)."""
@@ -200,11 +201,11 @@ class WebhookChannel:
 
     async def _one(self, item: Outgoing) -> Outcome:
         if item.target is None:
-            return item.outcome("permanent-failure", "webhook removed by the town")
+            return item.outcome(DeliveryStatus.PERMANENT_FAILURE, "webhook removed by the town")
         # Checked again at each send: the name may have been pointed inward since it was added.
         address, refused = await resolve(item.target["url"], self._allow_local)
         if address is None:
-            return item.outcome("permanent-failure", f"webhook host does not resolve to a public address: {refused}")
+            return item.outcome(DeliveryStatus.PERMANENT_FAILURE, f"webhook host does not resolve to a public address: {refused}")
         url, host = pinned(item.target["url"], address)
         body = _ENCODER.encode(msg.WebhookMessage(
             delivery_id=item.delivery_id, tenant=item.tenant, recipient=item.recipient, kind=item.kind,
@@ -225,6 +226,6 @@ class WebhookChannel:
                     extensions={"sni_hostname": webhook_address.parse(item.target["url"]).host}
                 )
             except httpx.HTTPError as exc:
-                return item.outcome("temporary-failure", f"{type(exc).__name__}: {exc}"[:500])
+                return item.outcome(DeliveryStatus.TEMPORARY_FAILURE, f"{type(exc).__name__}: {exc}"[:500])
         status = classify(reply.status_code)
-        return item.outcome(status, None if status == "delivered" else f"receiver answered {reply.status_code}")
+        return item.outcome(status, None if status == DeliveryStatus.DELIVERED else f"receiver answered {reply.status_code}")

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
 
+from contracts.notifications import DeliveryStatus, OutboundChannel
 from services.notifications.delivery.outgoing import Outcome, Outgoing
 from services.runtime.settings import Environment, RuntimeSettings, load
 
@@ -145,19 +146,19 @@ def encrypt(data: bytes, p256dh: str, auth: str) -> bytes:
     )
 
 
-def classify(status: int) -> tuple[str, bool]:
+def classify(status: int) -> tuple[DeliveryStatus, bool]:
     """(outcome, gone) of a push service's answer."""
     if status in (200, 201, 202):
-        return "delivered", False
+        return DeliveryStatus.DELIVERED, False
     if status in (404, 410):
-        return "permanent-failure", True
+        return DeliveryStatus.PERMANENT_FAILURE, True
     if status == 429 or status >= 500 or status == 408:
-        return "temporary-failure", False
-    return "permanent-failure", False
+        return DeliveryStatus.TEMPORARY_FAILURE, False
+    return DeliveryStatus.PERMANENT_FAILURE, False
 
 
 class WebPushChannel:
-    name = "push"
+    name = OutboundChannel.PUSH
 
     def __init__(self, settings: PushSettings, keys: VapidKeys) -> None:
         self.settings = settings
@@ -176,27 +177,27 @@ class WebPushChannel:
         none did and one may later; else permanent."""
         subscriptions = (item.target or {}).get("subscriptions", [])
         if not subscriptions:
-            return item.outcome("permanent-failure", "no push subscription (removed)")
+            return item.outcome(DeliveryStatus.PERMANENT_FAILURE, "no push subscription (removed)")
         data = payload(item)
         results = await asyncio.gather(*(self._push(data, s) for s in subscriptions))
         gone = tuple(s["id"] for s, (_, went, _) in zip(subscriptions, results, strict=True) if went)
         statuses = [status for status, _, _ in results]
         errors = "; ".join(e for _, _, e in results if e)[:500] or None
-        if "delivered" in statuses:
-            return item.outcome("delivered", None, gone=gone)
-        if "temporary-failure" in statuses:
-            return item.outcome("temporary-failure", errors, gone=gone)
-        return item.outcome("permanent-failure", errors, gone=gone)
+        if DeliveryStatus.DELIVERED in statuses:
+            return item.outcome(DeliveryStatus.DELIVERED, None, gone=gone)
+        if DeliveryStatus.TEMPORARY_FAILURE in statuses:
+            return item.outcome(DeliveryStatus.TEMPORARY_FAILURE, errors, gone=gone)
+        return item.outcome(DeliveryStatus.PERMANENT_FAILURE, errors, gone=gone)
 
-    async def _push(self, data: bytes, target: dict[str, str]) -> tuple[str, bool, str | None]:
+    async def _push(self, data: bytes, target: dict[str, str]) -> tuple[DeliveryStatus, bool, str | None]:
         """(status, gone, error) of one push to one subscription."""
         endpoint = target["endpoint"]
         if not self.settings.allows(endpoint):
-            return "permanent-failure", True, f"not a known push service: {urlsplit(endpoint).hostname}"
+            return DeliveryStatus.PERMANENT_FAILURE, True, f"not a known push service: {urlsplit(endpoint).hostname}"
         try:
             body = encrypt(data, target["p256dh"], target["auth"])
         except Exception as exc:  # noqa: BLE001 - a bad key from the browser: nothing will fix it
-            return "permanent-failure", True, f"cannot encrypt for this subscription: {exc}"[:300]
+            return DeliveryStatus.PERMANENT_FAILURE, True, f"cannot encrypt for this subscription: {exc}"[:300]
         headers = {
             "TTL": str(TTL), "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream",
             "Urgency": "normal", "Authorization": self.keys.authorization(endpoint, self.settings.contact),
@@ -205,7 +206,7 @@ class WebPushChannel:
             try:
                 reply = await self._client.post(endpoint, content=body, headers=headers)
             except httpx.HTTPError as exc:
-                return "temporary-failure", False, f"{type(exc).__name__}: {exc}"[:300]
+                return DeliveryStatus.TEMPORARY_FAILURE, False, f"{type(exc).__name__}: {exc}"[:300]
         status, gone = classify(reply.status_code)
-        error = None if status == "delivered" else f"push service answered {reply.status_code}: {reply.text[:200]}"
+        error = None if status == DeliveryStatus.DELIVERED else f"push service answered {reply.status_code}: {reply.text[:200]}"
         return status, gone, error

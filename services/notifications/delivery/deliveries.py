@@ -15,9 +15,9 @@ def shape(row: DeliveryRow) -> msg.Delivery:
     return msg.Delivery(
         id=row.id,
         message_id=row.message_id,
-        channel=row.channel,  # type: ignore[arg-type]
+        channel=row.channel,
         address=row.address,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         attempts=row.attempts,
         last_error=row.last_error,
         next_attempt_at=utc_or_none(row.next_attempt_at),

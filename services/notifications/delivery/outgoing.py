@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts.notifications import DeliveryStatus, OutboundChannel
+
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
@@ -16,7 +18,7 @@ class Outgoing:
     body_ja: str
     title_en: str
     body_en: str
-    channel: str = "email"
+    channel: OutboundChannel = OutboundChannel.EMAIL
     message_id: str = ""
     kind: str = ""
     recipient: str = ""
@@ -24,7 +26,7 @@ class Outgoing:
     #: webhook's URL and secret (loaded when claimed; None when it is gone).
     target: dict[str, Any] | None = field(default=None, compare=False)
 
-    def outcome(self, status: str, error: str | None = None, gone: tuple[str, ...] = ()) -> "Outcome":
+    def outcome(self, status: DeliveryStatus, error: str | None = None, gone: tuple[str, ...] = ()) -> "Outcome":
         return Outcome(self.delivery_id, self.tenant, self.attempts, status, error, gone)
 
 
@@ -33,8 +35,8 @@ class Outcome:
     delivery_id: str
     tenant: str
     attempts: int
-    #: ``delivered``, ``temporary-failure`` or ``permanent-failure``.
-    status: str
+    #: Delivered, or a temporary or permanent failure.
+    status: DeliveryStatus
     error: str | None = None
     #: Push subscriptions the push service no longer knows (to remove).
     gone: tuple[str, ...] = ()

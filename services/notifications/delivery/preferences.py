@@ -13,7 +13,7 @@ from services.notifications import access
 from services.notifications.models import PreferenceRow
 from services.runtime.service import Context, ServiceApp
 
-INBOX_ONLY = msg.Preferences(channels=["inbox"], email=None)
+INBOX_ONLY = msg.Preferences(channels=[msg.Channel.INBOX], email=None)
 
 
 def normalised(prefs: msg.Preferences) -> msg.Preferences:
@@ -22,19 +22,19 @@ def normalised(prefs: msg.Preferences) -> msg.Preferences:
         raise failure(ErrorCode.VALIDATION, "A channel is listed twice", "list each channel once", [
             FieldError(field="$.channels", message_ja="同じ連絡方法が重複しています。", message_en="A channel is listed twice."),
         ])
-    if "email" in prefs.channels and not prefs.email:
+    if msg.Channel.EMAIL in prefs.channels and not prefs.email:
         raise failure(ErrorCode.VALIDATION, "Email needs an address", "the email channel needs an email address", [
             FieldError(field="$.email", message_ja="メールで受け取るにはメールアドレスが必要です。",
                        message_en="An email address is needed to receive email."),
         ])
-    channels = ["inbox", *(c for c in prefs.channels if c != "inbox")]
-    return msg.Preferences(channels=channels, email=prefs.email)  # type: ignore[arg-type]
+    channels = [msg.Channel.INBOX, *(c for c in prefs.channels if c != msg.Channel.INBOX)]
+    return msg.Preferences(channels=channels, email=prefs.email)
 
 
 def from_row(row: PreferenceRow | None) -> msg.Preferences:
     if row is None:
         return INBOX_ONLY
-    return msg.Preferences(channels=row.channels.split(","), email=row.email)  # type: ignore[arg-type]
+    return msg.Preferences(channels=[msg.Channel(c) for c in row.channels.split(",")], email=row.email)
 
 
 async def of(session: AsyncSession, tenant: str, subject: str) -> msg.Preferences:

@@ -16,37 +16,38 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import notifications as msg
+from contracts.notifications import DeliveryStatus, OutboundChannel
 from services.notifications.delivery import preferences
 from services.notifications.models import DeliveryRow, PushSubscriptionRow, WebhookRow
 
 
-async def addresses(session: AsyncSession, tenant: str, recipient: str, channel: str, prefs: msg.Preferences) -> list[str]:
-    if channel == "email":
+async def addresses(session: AsyncSession, tenant: str, recipient: str, channel: OutboundChannel, prefs: msg.Preferences) -> list[str]:
+    if channel == OutboundChannel.EMAIL:
         return [prefs.email] if prefs.email else []
-    if channel == "push":
+    if channel == OutboundChannel.PUSH:
         query = select(PushSubscriptionRow.id).where(
             PushSubscriptionRow.tenant == tenant, PushSubscriptionRow.subject == recipient).limit(1)
         return [recipient] if (await session.execute(query)).first() is not None else []
-    if channel == "webhook":
+    if channel == OutboundChannel.WEBHOOK:
         query = select(WebhookRow.id).where(WebhookRow.tenant == tenant).order_by(WebhookRow.created_at)
         return list((await session.execute(query)).scalars())
     return []
 
 
-def _row(tenant: str, message_id: str, channel: str, address: str, now: datetime) -> DeliveryRow:
+def _row(tenant: str, message_id: str, channel: OutboundChannel, address: str, now: datetime) -> DeliveryRow:
     return DeliveryRow(
         id=str(uuid.uuid4()), tenant=tenant, message_id=message_id, channel=channel, address=address,
-        status="created", attempts=0, last_error=None, next_attempt_at=now, created_at=now, updated_at=now,
+        status=DeliveryStatus.CREATED, attempts=0, last_error=None, next_attempt_at=now, created_at=now, updated_at=now,
     )
 
 
 async def plan(
-    session: AsyncSession, tenant: str, recipient: str, message_id: str, now: datetime, after: str | None = None,
+    session: AsyncSession, tenant: str, recipient: str, message_id: str, now: datetime, after: OutboundChannel | None = None,
 ) -> list[DeliveryRow]:
     """Add the deliveries of the first channel (from ``after`` on, itself included, when given)
     that has an address not yet tried for this message; returns them (none: the inbox alone)."""
     prefs = await preferences.of(session, tenant, recipient)
-    outbound = [c for c in prefs.channels if c != "inbox"]
+    outbound = [OutboundChannel(c) for c in prefs.channels if c != msg.Channel.INBOX]
     if after is not None:
         if after not in outbound:
             return []  # the resident changed their channels since: go on with none rather than guess
@@ -71,6 +72,6 @@ async def falls_back(session: AsyncSession, tenant: str, message_id: str, channe
     """Whether every other delivery of the message on ``channel`` has failed for good too."""
     query = select(DeliveryRow.id).where(
         DeliveryRow.tenant == tenant, DeliveryRow.message_id == message_id, DeliveryRow.channel == channel,
-        DeliveryRow.id != failed_id, DeliveryRow.status != "permanent-failure",
+        DeliveryRow.id != failed_id, DeliveryRow.status != DeliveryStatus.PERMANENT_FAILURE,
     ).limit(1)
     return (await session.execute(query)).first() is None

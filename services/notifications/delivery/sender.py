@@ -43,6 +43,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import notifications as msg
+from contracts.notifications import DeliveryStatus, OutboundChannel
 from contracts import subjects
 from contracts.tenants import Region
 from services.notifications.delivery import routing
@@ -56,8 +57,8 @@ from services.runtime.town_worker import TownWorker
 
 log = logging.getLogger(__name__)
 
-DUE = ("created", "temporary-failure")
-CHANNELS = ("email", "push", "webhook")
+DUE = (DeliveryStatus.CREATED, DeliveryStatus.TEMPORARY_FAILURE)
+CHANNELS = tuple(OutboundChannel)
 EMERGENCY = "broadcast.emergency"
 #: How far back the emergency claim looks for alerts. Far beyond the retry schedule and the
 #: fallbacks (hours): an alert older than that still goes, in queue order like any message.
@@ -135,12 +136,12 @@ class Sender(TownWorker):
     async def _send(self, name: str, items: list[Outgoing]) -> list[Outcome]:
         channel = self.channels.get(name)
         if channel is None:
-            return [i.outcome("permanent-failure", f"channel {name} is not configured") for i in items]
+            return [i.outcome(DeliveryStatus.PERMANENT_FAILURE, f"channel {name} is not configured") for i in items]
         try:
             return await channel.send(items)
         except Exception as exc:  # noqa: BLE001 - a channel's own bug must not lose the others' outcomes
             log.exception("channel %s failed a whole batch", name)
-            return [i.outcome("temporary-failure", f"{type(exc).__name__}: {exc}"[:500]) for i in items]
+            return [i.outcome(DeliveryStatus.TEMPORARY_FAILURE, f"{type(exc).__name__}: {exc}"[:500]) for i in items]
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -154,7 +155,7 @@ class Sender(TownWorker):
         order = [*towns[start:], *towns[:start]]
         async with self._sessions() as session, session.begin():
             share = max(1, self._batch // len(order))
-            more: list[tuple[str, str]] = []
+            more: list[tuple[str, OutboundChannel]] = []
             alerting: set[str] = set()
             for town in order:
                 await rls.use_tenant(session, town)
@@ -168,7 +169,7 @@ class Sender(TownWorker):
             # Second round: what the batch has left goes to those that had more than their share.
             while more and len(claimed) < self._batch:
                 each = max(1, (self._batch - len(claimed)) // len(more))
-                still: list[tuple[str, str]] = []
+                still: list[tuple[str, OutboundChannel]] = []
                 for town, channel in more:
                     asked = min(each, self._batch - len(claimed))
                     got = await self._claim_slot(session, town, channel, asked, now, town in alerting)
@@ -187,7 +188,7 @@ class Sender(TownWorker):
         return newest is not None and utc(newest) >= now - EMERGENCY_WINDOW
 
     async def _claim_slot(
-        self, session: AsyncSession, town: str, channel: str, asked: int, now: datetime, alerts: bool,
+        self, session: AsyncSession, town: str, channel: OutboundChannel, asked: int, now: datetime, alerts: bool,
         first_round: bool = False,
     ) -> list[Outgoing]:
         """Up to ``asked`` of one (town, channel): its emergencies first (if the town has ``alerts``),
@@ -202,13 +203,13 @@ class Sender(TownWorker):
         return got
 
     async def _claim_some(
-        self, session: AsyncSession, town: str, channel: str, limit: int, now: datetime, emergency: bool = False,
+        self, session: AsyncSession, town: str, channel: OutboundChannel, limit: int, now: datetime, emergency: bool = False,
     ) -> list[Outgoing]:
         if session.info.get(rls.TENANT) != town:  # the second round comes back to a town
             await rls.use_tenant(session, town)
         due = or_(
             and_(DeliveryRow.status.in_(DUE), DeliveryRow.next_attempt_at <= now),
-            and_(DeliveryRow.status == "sending", DeliveryRow.updated_at < now - self._lease),
+            and_(DeliveryRow.status == DeliveryStatus.SENDING, DeliveryRow.updated_at < now - self._lease),
         )
         # The deliveries alone, then their messages by primary key: joined in one query, a planner
         # with stale statistics (right after a bulk insert) can scan every message per delivery.
@@ -231,22 +232,22 @@ class Sender(TownWorker):
         )).scalars()}
         rows = [(d, messages[d.message_id]) for d in deliveries if d.message_id in messages]
         for orphan in (d for d in deliveries if d.message_id not in messages):  # nothing to send, ever
-            orphan.status, orphan.next_attempt_at, orphan.last_error = "permanent-failure", None, "message not found"
+            orphan.status, orphan.next_attempt_at, orphan.last_error = DeliveryStatus.PERMANENT_FAILURE, None, "message not found"
         self.limits.take(town, channel, len(rows), emergency)
         targets = await self._targets(session, town, channel, {d.address for d, _ in rows})
         claimed = []
         for delivery, message in rows:
-            delivery.status, delivery.attempts, delivery.updated_at = "sending", delivery.attempts + 1, now
+            delivery.status, delivery.attempts, delivery.updated_at = DeliveryStatus.SENDING, delivery.attempts + 1, now
             claimed.append(Outgoing(
                 delivery_id=delivery.id, tenant=town, address=delivery.address, attempts=delivery.attempts,
                 title_ja=message.title_ja, body_ja=message.body_ja, title_en=message.title_en, body_en=message.body_en,
                 channel=channel, message_id=message.id, kind=message.kind, recipient=message.recipient,
-                target=targets.get(delivery.address) if channel != "email" else None,
+                target=targets.get(delivery.address) if channel != OutboundChannel.EMAIL else None,
             ))
         return claimed
 
-    async def _targets(self, session: AsyncSession, town: str, channel: str, ids: set[str]) -> dict[str, dict[str, Any]]:
-        if channel == "push":  # addressed to the resident: every browser they subscribed
+    async def _targets(self, session: AsyncSession, town: str, channel: OutboundChannel, ids: set[str]) -> dict[str, dict[str, Any]]:
+        if channel == OutboundChannel.PUSH:  # addressed to the resident: every browser they subscribed
             rows = await session.execute(select(PushSubscriptionRow).where(
                 PushSubscriptionRow.tenant == town, PushSubscriptionRow.subject.in_(ids)))
             found: dict[str, dict[str, Any]] = {}
@@ -254,7 +255,7 @@ class Sender(TownWorker):
                 found.setdefault(r.subject, {"subscriptions": []})["subscriptions"].append(
                     {"id": r.id, "endpoint": r.endpoint, "p256dh": r.p256dh, "auth": r.auth})
             return found
-        if channel == "webhook":
+        if channel == OutboundChannel.WEBHOOK:
             rows = await session.execute(select(WebhookRow).where(WebhookRow.tenant == town, WebhookRow.id.in_(ids)))
             return {r.id: {"url": r.url, "secret": r.secret} for r in rows.scalars()}
         return {}
@@ -275,7 +276,7 @@ class Sender(TownWorker):
                 events: list[OutboxRow] = []
                 for o in group:
                     values: dict[str, object] = {"id": o.delivery_id, "status": o.status, "updated_at": now, "next_attempt_at": None}
-                    if o.status == "temporary-failure":
+                    if o.status == DeliveryStatus.TEMPORARY_FAILURE:
                         delay = self.retry_backoff[o.attempts - 1]
                         values["next_attempt_at"] = now + timedelta(seconds=delay)
                         self._wake_later(delay, town)
@@ -291,7 +292,7 @@ class Sender(TownWorker):
                     await session.execute(delete(PushSubscriptionRow).where(
                         PushSubscriptionRow.tenant == town, PushSubscriptionRow.id.in_(gone)))
                 for o in group:
-                    if o.status != "permanent-failure":
+                    if o.status != DeliveryStatus.PERMANENT_FAILURE:
                         continue
                     item = items[o.delivery_id]
                     if o.gave_up:
@@ -303,7 +304,7 @@ class Sender(TownWorker):
                     if await routing.plan(session, town, item.recipient, item.message_id, now, after=item.channel):
                         queued.add(town)
                 session.add_all(events)
-        self.sent += sum(o.status == "delivered" for o in outcomes)
+        self.sent += sum(o.status == DeliveryStatus.DELIVERED for o in outcomes)
         for town in by_town:
             self._on_outbox(town)
         for town in queued:
@@ -311,10 +312,10 @@ class Sender(TownWorker):
 
     def _final(self, o: Outcome) -> Outcome:
         """A temporary failure on the last attempt is a permanent one."""
-        if o.status == "temporary-failure" and o.attempts > len(self.retry_backoff):
-            return Outcome(o.delivery_id, o.tenant, o.attempts, "permanent-failure",
+        if o.status == DeliveryStatus.TEMPORARY_FAILURE and o.attempts > len(self.retry_backoff):
+            return Outcome(o.delivery_id, o.tenant, o.attempts, DeliveryStatus.PERMANENT_FAILURE,
                            f"{o.error} (gave up after {o.attempts} attempts)"[-500:], o.gone, gave_up=True)
-        if o.status != "delivered":
+        if o.status != DeliveryStatus.DELIVERED:
             log.info("delivery %s of %s: %s (%s)", o.delivery_id, o.tenant, o.status, o.error)
         return o
 
@@ -322,7 +323,7 @@ class Sender(TownWorker):
         event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"delivery.finished/{item.delivery_id}"))
         event = msg.DeliveryFinished(
             event_id=event_id, tenant=item.tenant, delivery_id=item.delivery_id, channel=item.channel,
-            outcome=o.status,  # type: ignore[arg-type]
+            outcome=msg.Outcome(o.status),
             kind=item.kind, occurred_at=now,
         )
         subject = subjects.event(item.tenant, "delivery", "finished")

@@ -279,7 +279,8 @@ async def mark_read(page: Page) -> PageReply:
     return page.redirect("/inbox")
 
 
-OUTBOUND = ("email", "push", "webhook")
+#: The channels a resident may choose, in the order offered (the inbox is always on).
+OUTBOUND = tuple(notes.OutboundChannel)
 
 
 @routes.page("/preferences", methods=("GET", "POST"), audience="resident")
@@ -298,18 +299,13 @@ async def preferences(page: Page) -> PageReply:
             if not exc.envelope.fields:
                 raise
             errors = field_errors(exc, page.lang)
-            current = notes.Preferences(channels=["inbox", *chosen], email=None)  # type: ignore[list-item]
+            current = notes.Preferences(channels=[notes.Channel.INBOX, *(notes.Channel(c) for c in chosen)], email=None)
     else:
         current = await page.fetch(NOTIFICATIONS, notes.PREFERENCES, notes.GetPreferences(), notes.Preferences)
-    offered = [c for c in OUTBOUND if c in _known_channels()]
+    offered = list(OUTBOUND)
     return page.render("preferences.html", status=422 if errors else 200, prefs=current, errors=errors,
                        saved=saved or bool(page.query("push")), offered=offered, push_key=await push.public_key(page),
                        email=page.field("email") or (current.email or ""))
-
-
-def _known_channels() -> tuple[str, ...]:
-    """The channels the notifications contract knows (the inbox is always on)."""
-    return notes.Channel.__args__  # type: ignore[attr-defined,no-any-return]
 
 
 #: Plain words for what the preferences form can get wrong, by the contract's field.
@@ -319,7 +315,7 @@ PREFERENCE_ERRORS = {
 }
 
 
-def _preferences(channels: list[str], email: str | None) -> notes.Preferences:
+def _preferences(channels: list[notes.OutboundChannel], email: str | None) -> notes.Preferences:
     # Through the contract's own decoder, so an unknown channel or a bad address is named.
     try:
         return msgspec.convert({"channels": ["inbox", *channels], "email": email}, notes.Preferences)
