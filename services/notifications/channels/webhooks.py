@@ -39,7 +39,7 @@ from contracts.notifications import DeliveryStatus, OutboundChannel
 from contracts.errors import ErrorCode, FieldError, ServiceFailure, failure
 from services.notifications import access
 from services.notifications.channels import webhook_address
-from services.notifications.delivery.outgoing import Outcome, Outgoing
+from services.notifications.delivery.outgoing import Outcome, Outgoing, WebhookTarget
 from services.notifications.models import WebhookRow
 from services.runtime.database import utc
 from services.runtime.service import Context, ServiceApp
@@ -200,13 +200,14 @@ class WebhookChannel:
         return list(await asyncio.gather(*(self._one(item) for item in batch)))
 
     async def _one(self, item: Outgoing) -> Outcome:
-        if item.target is None:
+        target = item.target
+        if not isinstance(target, WebhookTarget):
             return item.outcome(DeliveryStatus.PERMANENT_FAILURE, "webhook removed by the town")
         # Checked again at each send: the name may have been pointed inward since it was added.
-        address, refused = await resolve(item.target["url"], self._allow_local)
+        address, refused = await resolve(target.url, self._allow_local)
         if address is None:
             return item.outcome(DeliveryStatus.PERMANENT_FAILURE, f"webhook host does not resolve to a public address: {refused}")
-        url, host = pinned(item.target["url"], address)
+        url, host = pinned(target.url, address)
         body = _ENCODER.encode(msg.WebhookMessage(
             delivery_id=item.delivery_id, tenant=item.tenant, recipient=item.recipient, kind=item.kind,
             title_ja=item.title_ja, body_ja=item.body_ja, title_en=item.title_en, body_en=item.body_en,
@@ -217,13 +218,13 @@ class WebhookChannel:
             "content-type": "application/json",
             "webhook-id": item.delivery_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(item.target["secret"], item.delivery_id, timestamp, body),
+            "webhook-signature": sign(target.secret, item.delivery_id, timestamp, body),
         }
         async with self._slots:
             try:
                 reply = await self._client.post(
                     url, content=body, headers=headers,
-                    extensions={"sni_hostname": webhook_address.parse(item.target["url"]).host}
+                    extensions={"sni_hostname": webhook_address.parse(target.url).host}
                 )
             except httpx.HTTPError as exc:
                 return item.outcome(DeliveryStatus.TEMPORARY_FAILURE, f"{type(exc).__name__}: {exc}"[:500])

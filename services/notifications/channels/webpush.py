@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
 
 from contracts.notifications import DeliveryStatus, OutboundChannel
-from services.notifications.delivery.outgoing import Outcome, Outgoing
+from services.notifications.delivery.outgoing import Outcome, Outgoing, PushTarget, Subscription
 from services.runtime.settings import Environment, RuntimeSettings, load
 
 log = logging.getLogger(__name__)
@@ -175,12 +175,12 @@ class WebPushChannel:
     async def _one(self, item: Outgoing) -> Outcome:
         """One push to every browser of the resident: delivered when one took it; temporary when
         none did and one may later; else permanent."""
-        subscriptions = (item.target or {}).get("subscriptions", [])
+        subscriptions = item.target.subscriptions if isinstance(item.target, PushTarget) else ()
         if not subscriptions:
             return item.outcome(DeliveryStatus.PERMANENT_FAILURE, "no push subscription (removed)")
         data = payload(item)
         results = await asyncio.gather(*(self._push(data, s) for s in subscriptions))
-        gone = tuple(s["id"] for s, (_, went, _) in zip(subscriptions, results, strict=True) if went)
+        gone = tuple(s.id for s, (_, went, _) in zip(subscriptions, results, strict=True) if went)
         statuses = [status for status, _, _ in results]
         errors = "; ".join(e for _, _, e in results if e)[:500] or None
         if DeliveryStatus.DELIVERED in statuses:
@@ -189,13 +189,13 @@ class WebPushChannel:
             return item.outcome(DeliveryStatus.TEMPORARY_FAILURE, errors, gone=gone)
         return item.outcome(DeliveryStatus.PERMANENT_FAILURE, errors, gone=gone)
 
-    async def _push(self, data: bytes, target: dict[str, str]) -> tuple[DeliveryStatus, bool, str | None]:
+    async def _push(self, data: bytes, target: Subscription) -> tuple[DeliveryStatus, bool, str | None]:
         """(status, gone, error) of one push to one subscription."""
-        endpoint = target["endpoint"]
+        endpoint = target.endpoint
         if not self.settings.allows(endpoint):
             return DeliveryStatus.PERMANENT_FAILURE, True, f"not a known push service: {urlsplit(endpoint).hostname}"
         try:
-            body = encrypt(data, target["p256dh"], target["auth"])
+            body = encrypt(data, target.p256dh, target.auth)
         except Exception as exc:  # noqa: BLE001 - a bad key from the browser: nothing will fix it
             return DeliveryStatus.PERMANENT_FAILURE, True, f"cannot encrypt for this subscription: {exc}"[:300]
         headers = {

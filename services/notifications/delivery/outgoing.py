@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from contracts.notifications import DeliveryStatus, OutboundChannel
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One browser's push subscription (``PushSubscriptionRow``)."""
+
+    id: str
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+@dataclass(frozen=True, slots=True)
+class PushTarget:
+    """Every browser the resident subscribed: a push delivery is addressed to the resident."""
+
+    subscriptions: tuple[Subscription, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """The town's webhook a delivery is addressed to (``WebhookRow``)."""
+
+    url: str
+    secret: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +46,9 @@ class Outgoing:
     message_id: str = ""
     kind: str = ""
     recipient: str = ""
-    #: What the channel needs beyond the address: a push subscription's endpoint and keys, a
-    #: webhook's URL and secret (loaded when claimed; None when it is gone).
-    target: dict[str, Any] | None = field(default=None, compare=False)
+    #: What the channel needs beyond the address (an email needs none), loaded when claimed;
+    #: None when it is gone.
+    target: PushTarget | WebhookTarget | None = field(default=None, compare=False)
 
     def outcome(self, status: DeliveryStatus, error: str | None = None, gone: tuple[str, ...] = ()) -> "Outcome":
         return Outcome(self.delivery_id, self.tenant, self.attempts, status, error, gone)

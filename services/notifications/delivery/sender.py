@@ -36,7 +36,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, update
@@ -47,7 +47,7 @@ from contracts.notifications import DeliveryStatus, OutboundChannel
 from contracts import subjects
 from contracts.tenants import Region
 from services.notifications.delivery import routing
-from services.notifications.delivery.outgoing import Outcome, Outgoing
+from services.notifications.delivery.outgoing import Outcome, Outgoing, PushTarget, Subscription, WebhookTarget
 from services.notifications.delivery.ratelimit import Limits
 from services.notifications.models import DeliveryRow, InboxRow, OutboxRow, PushSubscriptionRow, WebhookRow
 from services.runtime import rls
@@ -246,18 +246,19 @@ class Sender(TownWorker):
             ))
         return claimed
 
-    async def _targets(self, session: AsyncSession, town: str, channel: OutboundChannel, ids: set[str]) -> dict[str, dict[str, Any]]:
+    async def _targets(
+        self, session: AsyncSession, town: str, channel: OutboundChannel, ids: set[str],
+    ) -> Mapping[str, PushTarget | WebhookTarget]:
         if channel == OutboundChannel.PUSH:  # addressed to the resident: every browser they subscribed
             rows = await session.execute(select(PushSubscriptionRow).where(
                 PushSubscriptionRow.tenant == town, PushSubscriptionRow.subject.in_(ids)))
-            found: dict[str, dict[str, Any]] = {}
+            found: dict[str, list[Subscription]] = {}
             for r in rows.scalars():
-                found.setdefault(r.subject, {"subscriptions": []})["subscriptions"].append(
-                    {"id": r.id, "endpoint": r.endpoint, "p256dh": r.p256dh, "auth": r.auth})
-            return found
+                found.setdefault(r.subject, []).append(Subscription(id=r.id, endpoint=r.endpoint, p256dh=r.p256dh, auth=r.auth))
+            return {subject: PushTarget(tuple(subscriptions)) for subject, subscriptions in found.items()}
         if channel == OutboundChannel.WEBHOOK:
             rows = await session.execute(select(WebhookRow).where(WebhookRow.tenant == town, WebhookRow.id.in_(ids)))
-            return {r.id: {"url": r.url, "secret": r.secret} for r in rows.scalars()}
+            return {r.id: WebhookTarget(url=r.url, secret=r.secret) for r in rows.scalars()}
         return {}
 
     # -- recording -----------------------------------------------------------------------------
