@@ -116,11 +116,23 @@ def columns(row: Base) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
+class Applicant(msgspec.Struct, frozen=True, kw_only=True):
+    """Who an application is filed for: online as their sign-in says, at the counter as the
+    caseworker confirmed them."""
+
+    #: Their account: online always, at the counter when a link code named it.
+    subject: str | None
+    name: str
+    address: str | None
+    #: ISO 8601 (``1980-04-01``), as the sign-in carries it.
+    birthdate: str | None
+
+
 class _Validated(NamedTuple):
     procedure: ProcedureDetail
     valid: ValidAnswers
     channel: Channel
-    applicant: dict[str, str | None]
+    applicant: Applicant
     fee: msg.Fee
 
 
@@ -193,7 +205,7 @@ class Applications:
         wants_history = ctx.principal.has_role("resident") and b'"prefill":"history"' in raw
         return prefill(ctx.principal, raw, await self.history(ctx) if wants_history else {})
 
-    async def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], Channel, dict[str, str | None]]:
+    async def _answers_for(self, ctx: Context, req: msg.SubmitApplication, procedure: ProcedureDetail) -> tuple[dict[str, Any], Channel, Applicant]:
         """The answers to validate, the channel, and who the applicant is.
 
         Online, the identity fields come from the verified token and cannot be overridden by the
@@ -210,10 +222,10 @@ class Applications:
                     FieldError(field="$.counter_applicant.birthdate", message_ja="生年月日に今日より後の日付は入力できません。",
                                message_en="The date of birth cannot be after today."),
                 ])
-            identity = {"name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
-            known = {f.name: identity[f.prefill] for f in procedure.fields if f.prefill in identity}
             subject = await counter_codes.resolve(ctx.session, ctx.tenant, who.link_code) if who.link_code else None
-            applicant = {"subject": subject, "name": who.name, "address": who.address, "birthdate": who.birthdate.isoformat()}
+            applicant = Applicant(subject=subject, name=who.name, address=who.address, birthdate=who.birthdate.isoformat())
+            confirmed = {"name": applicant.name, "address": applicant.address, "birthdate": applicant.birthdate}
+            known = {f.name: confirmed[f.prefill] for f in procedure.fields if f.prefill in confirmed}
             return {**req.answers, **known}, Channel.COUNTER, applicant
         if not principal.has_role("resident"):
             raise failure(ErrorCode.FORBIDDEN, "Residents only", "staff file for a resident with counter_applicant")
@@ -231,12 +243,12 @@ class Applications:
             )
         wants_history = any(f.prefill == "history" for f in procedure.fields)
         values = prefilled_values(principal, procedure, await self.history(ctx) if wants_history else None)
-        applicant = {
-            "subject": principal.subject,
-            "name": (identity.name if identity and identity.name else principal.subject),
-            "address": identity.address if identity else None,
-            "birthdate": identity.birthdate if identity else None,
-        }
+        applicant = Applicant(
+            subject=principal.subject,
+            name=identity.name if identity and identity.name else principal.subject,
+            address=identity.address if identity else None,
+            birthdate=identity.birthdate if identity else None,
+        )
         # Typed answers win over earlier ones; verified identity fields cannot be typed (checked above).
         return {**values, **req.answers}, Channel.ONLINE, applicant
 
@@ -318,10 +330,10 @@ class Applications:
             channel=channel,
             status=status,
             payment_state=PaymentState.AWAITING_PAYMENT if fee > 0 else None,
-            applicant_subject=applicant["subject"],
-            applicant_name=applicant["name"] or "",
-            applicant_address=applicant["address"],
-            applicant_birthdate=applicant["birthdate"],
+            applicant_subject=applicant.subject,
+            applicant_name=applicant.name,
+            applicant_address=applicant.address,
+            applicant_birthdate=applicant.birthdate,
             filed_by=ctx.principal.subject if channel == Channel.COUNTER else None,
             answers_json=_ENCODER.encode(valid.values),
             assigned_to=None,
