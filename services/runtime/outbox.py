@@ -22,6 +22,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from nats.js import JetStreamContext
 from sqlalchemy import DateTime, Index, LargeBinary, String, select, update
@@ -50,7 +51,10 @@ class OutboxMixin:
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-def new_event(model: type[OutboxMixin], tenant: str, subject: str, payload: bytes, event_id: str | None = None) -> OutboxMixin:
+E = TypeVar("E", bound=OutboxMixin)
+
+
+def new_event(model: type[E], tenant: str, subject: str, payload: bytes, event_id: str | None = None) -> E:
     return model(
         id=event_id or str(uuid.uuid4()), tenant=tenant, subject=subject, payload=payload, created_at=datetime.now(UTC)
     )

@@ -328,7 +328,7 @@ class Sender(TownWorker):
             kind=item.kind, occurred_at=now,
         )
         subject = subjects.event(item.tenant, "delivery", "finished")
-        return new_event(OutboxRow, item.tenant, subject, _ENCODER.encode(event), event_id)  # type: ignore[return-value]
+        return new_event(OutboxRow, item.tenant, subject, _ENCODER.encode(event), event_id)
 
     def _dead_letter(self, item: Outgoing, o: Outcome, now: datetime) -> OutboxRow:
         letter_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dead-letter/{item.delivery_id}"))
@@ -337,7 +337,7 @@ class Sender(TownWorker):
             occurred_at=now, delivery_id=item.delivery_id, channel=item.channel, message_id=item.message_id,
         )
         subject = subjects.dead_letter(item.tenant, subjects.NOTIFICATIONS, "delivery")
-        return new_event(OutboxRow, item.tenant, subject, _ENCODER.encode(letter), letter_id)  # type: ignore[return-value]
+        return new_event(OutboxRow, item.tenant, subject, _ENCODER.encode(letter), letter_id)
 
     # -- waking --------------------------------------------------------------------------------
 
