@@ -16,7 +16,7 @@ import nats
 import pytest
 
 from services.procedures import app as procedures_app
-from services.procedures.filing import Filer, Filing
+from services.procedures.filing import Filer, Filing, Rows
 from services.procedures.settings import ProceduresSettings
 from services.runtime.database import create_engine
 from services.runtime.settings import PaymentSettings
@@ -64,7 +64,7 @@ async def test_the_filer_stopping_answers_who_still_waits_and_skips_who_stopped_
     """A request the stopping service cancelled has stopped waiting for its filing (its future is
     cancelled): the filer must not fail on it, and must still answer the others."""
     filer = Filer(None, lambda town: None)  # type: ignore[arg-type] - never started: nothing is written
-    given_up, waiting = Filing(tenant="kitakata", rows={}), Filing(tenant="kitakata", rows={})
+    given_up, waiting = Filing(tenant="kitakata", rows=Rows()), Filing(tenant="kitakata", rows=Rows())
     given_up.done.cancel()
     for filing in (given_up, waiting):
         filer._queue.put_nowait(filing)

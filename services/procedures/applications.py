@@ -35,15 +35,7 @@ from services.procedures.payments import Payments, payment_of, payment_row, show
 from services.procedures.catalog import CatalogReader
 from services.procedures.chain import Sealer
 from services.procedures.filing import Filer, Filing, Numbering, Rows
-from services.procedures.models import (
-    Application,
-    AttachmentRow,
-    Base,
-    IdempotencyRecord,
-    OutboxRow,
-    PaymentRow,
-    StatusChangeRow,
-)
+from services.procedures.models import Application, AttachmentRow, OutboxRow, StatusChangeRow
 from services.procedures.prefill import (
     IDENTITY_SOURCES,
     prefill,
@@ -109,11 +101,6 @@ def summary(app: Application, procedure: ProcedureDetail | None) -> msg.Applicat
             else None
         ),
     )
-
-
-def columns(row: Base) -> dict[str, Any]:
-    """A mapped object's column values, for a plain INSERT."""
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
 class Applicant(msgspec.Struct, frozen=True, kw_only=True):
@@ -357,26 +344,26 @@ class Applications:
             app.reference = reference
             answer[:] = [_ENCODER.encode(msg.Submitted(application=summary(app, procedure), receipt=app.receipt))]
             submitted = msgspec.structs.replace(event, reference=reference)
-            return {
-                Application: [columns(app)],
-                OutboxRow: [columns(new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
-                                              _ENCODER.encode(submitted), submitted.event_id))],
-                IdempotencyRecord: [columns(idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, answer[0]))],
-            }
+            return Rows(
+                applications=[app],
+                outbox=[new_event(OutboxRow, ctx.tenant, subjects.event(ctx.tenant, "application", "submitted"),
+                                  _ENCODER.encode(submitted), submitted.event_id)],
+                idempotency=[idempotency.record(ctx.tenant, ctx.principal.subject, key, digest, answer[0])],
+            )
 
-        rows: Rows = {
-            AttachmentRow: [
-                {"tenant": ctx.tenant, "application_id": app.id, "field": a.field, "filename": a.filename,
-                 "media_type": a.media_type, "size": a.size, "sha256": a.sha256, "content": a.content}
+        rows = Rows(
+            attachments=[
+                AttachmentRow(tenant=ctx.tenant, application_id=app.id, field=a.field, filename=a.filename,
+                              media_type=a.media_type, size=a.size, sha256=a.sha256, content=a.content)
                 for a in valid.attachments
             ],
-            PaymentRow: [payment_row(ctx.tenant, app.id, fee, PaymentChoice.ONLINE if status == Status.AWAITING_PAYMENT else PaymentChoice.COUNTER, now)]
+            payments=[payment_row(ctx.tenant, app.id, fee, PaymentChoice.ONLINE if status == Status.AWAITING_PAYMENT else PaymentChoice.COUNTER, now)]
             if fee > 0 else [],
-            StatusChangeRow: [{
-                "tenant": ctx.tenant, "application_id": app.id, "from_status": None, "to_status": status,
-                "actor": ctx.principal.subject, "actor_role": channel, "actor_name": workflow.actor_name(ctx.principal), "at": now,
-                "comment": counter_codes.LINKED if channel == Channel.COUNTER and app.applicant_subject else ""}],
-        }
+            status_changes=[StatusChangeRow(
+                tenant=ctx.tenant, application_id=app.id, from_status=None, to_status=status,
+                actor=ctx.principal.subject, actor_role=channel, actor_name=workflow.actor_name(ctx.principal), at=now,
+                comment=counter_codes.LINKED if channel == Channel.COUNTER and app.applicant_subject else "")],
+        )
         await idle(session)
         numbering = Numbering(prefix=self.prefixes[ctx.tenant], year=now.astimezone(TOKYO).year, rows=with_reference)
         await self.filer.file(Filing(tenant=ctx.tenant, rows=rows, numbering=numbering))

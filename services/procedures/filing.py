@@ -1,7 +1,7 @@
 """Writing filings in batches: many submissions, one transaction.
 
-A submission's own work (validation, receipt signature) runs in its request; the five rows it
-writes are handed to the filer, which writes whatever has queued up since its last commit in one
+A submission's own work (validation, receipt signature) runs in its request; the rows it writes
+(:class:`Rows`) are handed to the filer, which writes whatever has queued up since its last commit in one
 transaction, a multi-row INSERT per table, and then answers every waiting request. Under load the
 queue fills while a batch commits, so a commit carries many filings; alone, a filing waits for
 nobody. This is group commit at the application's level: a filing costs a few round trips shared
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import groupby
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.procedures.models import (
     Application,
     AttachmentRow,
+    Base,
     IdempotencyRecord,
     OutboxRow,
     PaymentRow,
@@ -43,7 +45,39 @@ WRITERS = 2
 TABLES = (Application, PaymentRow, AttachmentRow, StatusChangeRow, OutboxRow, IdempotencyRecord)
 
 
-Rows = dict[type, list[dict[str, Any]]]
+
+
+@dataclass
+class Rows:
+    """A filing's rows, one list per table, each row its table's mapped object (written as its
+    column values in the batch's multi-row INSERT; never added to a session)."""
+
+    applications: list[Application] = field(default_factory=list)
+    payments: list[PaymentRow] = field(default_factory=list)
+    attachments: list[AttachmentRow] = field(default_factory=list)
+    status_changes: list[StatusChangeRow] = field(default_factory=list)
+    outbox: list[OutboxRow] = field(default_factory=list)
+    idempotency: list[IdempotencyRecord] = field(default_factory=list)
+
+    def by_table(self) -> dict[type[Base], Sequence[Base]]:
+        return {
+            Application: self.applications, PaymentRow: self.payments, AttachmentRow: self.attachments,
+            StatusChangeRow: self.status_changes, OutboxRow: self.outbox, IdempotencyRecord: self.idempotency,
+        }
+
+
+def columns(row: Base) -> dict[str, Any]:
+    """A mapped object's column values, for a plain INSERT (read from the instance's own dict: the
+    writer does this for every row of a batch). A primary key left unset (an autoincrement id) is
+    left out, for the database to give; any other unset column is NULL."""
+    values = row.__dict__
+    keys, primary = _keys(type(row))
+    return {key: values.get(key) for key in keys if key in values or key not in primary}
+
+
+@cache
+def _keys(table: type[Base]) -> tuple[tuple[str, ...], frozenset[str]]:
+    return tuple(c.key for c in table.__table__.columns), frozenset(c.key for c in table.__table__.primary_key)
 
 
 @dataclass
@@ -59,7 +93,6 @@ class Numbering:
 @dataclass(eq=False)
 class Filing:
     tenant: str
-    #: Rows by table, as column dicts.
     rows: Rows
     numbering: Numbering | None = None
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -141,17 +174,18 @@ class Filer(Background):
                 group = list(filings)
                 await rls.use_tenant(session, town)
                 numbered = await _number(session, town, group)
+                parts = [rows.by_table() for f, extra in zip(group, numbered) for rows in (f.rows, extra)]
                 for table in TABLES:
-                    rows = [row for f, extra in zip(group, numbered) for row in (*f.rows.get(table, ()), *extra.get(table, ()))]
-                    if rows:
-                        await session.execute(insert(table), rows)
+                    values = [columns(row) for part in parts for row in part[table]]
+                    if values:
+                        await session.execute(insert(table), values)
 
 
 async def _number(session: AsyncSession, town: str, group: Sequence[Filing]) -> list[Rows]:
     """Give each filing of ``town`` that asks for one the next reference, in the batch's order;
     its rows that carry it, per filing. The counter moves once per year in the batch, inside the
     batch's transaction: a batch rolled back gives its numbers back."""
-    given: list[Rows] = [{} for _ in group]
+    given = [Rows() for _ in group]
     wanting = [(i, f.numbering) for i, f in enumerate(group) if f.numbering is not None]
     for year in sorted({n.year for _, n in wanting}):
         these = [(i, n) for i, n in wanting if n.year == year]

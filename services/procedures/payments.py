@@ -59,11 +59,11 @@ KIND_JA = {LedgerKind.PAYMENT: "支払い", LedgerKind.REFUND: "返金"}
 METHOD_JA = {PaymentMethod.ONLINE: "オンライン", PaymentMethod.CASH: "現金", PaymentMethod.CARD: "カード（窓口）"}
 
 
-def payment_row(tenant: str, application_id: str, amount_yen: int, choice: PaymentChoice, now: datetime) -> dict[str, object]:
+def payment_row(tenant: str, application_id: str, amount_yen: int, choice: PaymentChoice, now: datetime) -> PaymentRow:
     """The row filed with an application that has a fee."""
-    return {"application_id": application_id, "tenant": tenant, "amount_yen": amount_yen, "state": PaymentState.AWAITING_PAYMENT,
-            "choice": choice, "method": None, "payment_intent": None, "charge": None, "refund": None,
-            "paid_at": None, "refunded_at": None, "updated_at": now}
+    return PaymentRow(application_id=application_id, tenant=tenant, amount_yen=amount_yen, state=PaymentState.AWAITING_PAYMENT,
+                      choice=choice, method=None, payment_intent=None, charge=None, refund=None,
+                      paid_at=None, refunded_at=None, updated_at=now)
 
 
 def shown(row: PaymentRow, state: PaymentState | None = None, online: bool = False) -> msg.Payment:
