@@ -22,14 +22,18 @@ from contracts.portal import Display, PageReply, PageRequest
 from contracts.principal import Principal
 from contracts.tenants import Council, Region, Tenant
 from contracts.uploads import FILE_KINDS
-from services.portal import i18n
 from services.portal.faq_base import FaqBase
+from services.runtime.catalogue import Catalogue
 from services.runtime.client import BusClient
 from services.runtime.service import Context
 
 T = TypeVar("T")
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: The portal's own words, plain language, short sentences, no jargon: locale/<lang>/LC_MESSAGES/
+#: messages.po, Japanese first (see services/runtime/catalogue.py). Words that come from a service
+#: (a procedure's name, a message) carry their own ja/en pair.
+WORDS = Catalogue(Path(__file__).parent / "locale")
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
@@ -113,7 +117,7 @@ class Page:
     # --- words -------------------------------------------------------------------------------
 
     def t(self, key: str, **values: Any) -> str:
-        return i18n.text(key, self.lang, **values)
+        return WORDS.text(key, self.lang, **values)
 
     def local_time(self, when: datetime | None) -> str:
         return local(when, self.lang)

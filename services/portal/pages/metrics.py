@@ -15,39 +15,10 @@ from contracts import insights as ins
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import INSIGHTS
-from services.portal import i18n
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
 
 routes = Routes()
-
-i18n.add({
-    "dashboard": ("会津地域 DX 指標ダッシュボード", "Aizu region digital services dashboard"),
-    "dashboard_lead": (
-        "13市町村のオンライン手続きの進みぐあいを並べて比べます。5件未満の数は個人が特定されないよう伏せています。",
-        "The 13 towns' progress with online procedures, side by side. Counts under 5 are withheld so that nobody can be identified.",
-    ),
-    "window": ("期間", "Period"),
-    "from": ("開始日", "From"),
-    "to": ("終了日", "To"),
-    "show": ("表示する", "Show"),
-    "open_data": ("オープンデータ（CSV）をダウンロード", "Download the open data (CSV)"),
-    "figures_table": ("市町村別の指標", "Figures by town"),
-    "my_town": ("わが町の指標と地域の中央値", "Our town against the regional median"),
-    "regional_median": ("地域の中央値", "Regional median"),
-    "withheld": ("秘匿", "withheld"),
-    "col_town": ("市町村", "Town"),
-    "col_filings": ("申請件数", "Filings"),
-    "col_online_rate": ("オンライン申請率", "Online filing rate"),
-    "col_completion": ("オンライン完結率", "Online completion rate"),
-    "col_days": ("処理日数（中央値）", "Median processing days"),
-    "col_standard": ("標準処理日数", "Standard days"),
-    "col_overdue": ("期限超過", "Overdue"),
-    "col_delivery": ("通知到達率", "Delivery rate"),
-    "col_card": ("カード認証率", "Card-verified share"),
-    "col_paid_online": ("手数料のオンライン支払率", "Fees paid online"),
-    "metrics_nav": ("指標", "Figures"),
-})
 
 COLUMNS = (
     ("filings", "col_filings", "count"),

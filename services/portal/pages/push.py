@@ -11,7 +11,6 @@ from contracts import notifications as notes
 from contracts.errors import from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import NOTIFICATIONS
-from services.portal import i18n
 from services.portal.routing import Routes
 from services.portal.view import Page
 
@@ -19,21 +18,6 @@ routes = Routes()
 ASSETS = Path(__file__).parent.parent / "assets"
 PUSH_SCRIPT = (ASSETS / "push.js").read_text(encoding="utf-8")
 SERVICE_WORKER = (ASSETS / "sw.js").read_text(encoding="utf-8")
-
-i18n.add({
-    "push_heading": ("この端末で通知を受け取る", "Notifications on this device"),
-    "push_lead": (
-        "このスマートフォンやパソコンに、町からのお知らせを通知で表示します。",
-        "Show the town's messages as notifications on this phone or computer.",
-    ),
-    "push_enable": ("通知を受け取る", "Turn on notifications"),
-    "push_working": ("設定しています…", "Setting up…"),
-    "push_failed": (
-        "通知を設定できませんでした。ブラウザの設定で通知が許可されているか確かめてください。",
-        "Notifications could not be turned on. Check that your browser allows them.",
-    ),
-    "push_saved": ("この端末で通知を受け取るようにしました。", "Notifications are on for this device."),
-})
 
 
 @routes.page("/sw.js")

@@ -18,41 +18,12 @@ from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from contracts.tenants import Tenant
 from contracts.uploads import Upload
-from services.portal import forms, i18n
+from services.portal import forms
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
 
 routes = Routes()
 MAP_SCRIPT = (Path(__file__).parent.parent / "assets" / "map.js").read_text(encoding="utf-8")
-
-i18n.add({
-    "report_lead": (
-        "道路の穴、街路灯の故障、ごみの不法投棄などを見つけたら、場所といっしょに知らせてください。",
-        "If you find a pothole, a broken streetlight, dumped rubbish or the like, tell us what and where.",
-    ),
-    "report_choose": ("何を知らせますか", "What would you like to report?"),
-    "where": ("場所", "Where is it?"),
-    "map_hint": (
-        "地図をタップすると場所を選べます。地図が出ないときは、下の欄に目印や住所を書いてください。",
-        "Tap the map to choose the place. If no map appears, describe the place or give an address below.",
-    ),
-    "map_label": ("場所を選ぶ地図", "Map to choose the place"),
-    "map_offline": (
-        "地図を読み込めませんでした。場所の説明か、緯度・経度を入力してください。",
-        "The map could not be loaded. Please describe the place, or enter latitude and longitude.",
-    ),
-    "map_placed": ("地図で場所を選びました。", "The place is marked on the map."),
-    "use_location": ("いまいる場所を使う", "Use my current location"),
-    "place": ("場所の説明（目印・住所など）", "The place in words (landmark, address)"),
-    "place_hint": ("例：喜多方市役所前の交差点の北側", "For example: north side of the crossing in front of the town hall"),
-    "latitude": ("緯度", "Latitude"),
-    "longitude": ("経度", "Longitude"),
-    "location_needed": (
-        "場所の説明か、緯度と経度の両方を入力してください。",
-        "Please describe the place, or give both latitude and longitude.",
-    ),
-    "send_report": ("通報する", "Send the report"),
-})
 
 
 @routes.page("/assets/map.js", audience="any")

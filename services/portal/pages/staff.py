@@ -22,7 +22,7 @@ from contracts.catalog import FieldDef
 from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
-from services.portal.pages import staff_broadcasts, staff_counter, staff_payments, staff_templates, staff_words  # noqa: F401 (words register on import)
+from services.portal.pages import staff_broadcasts, staff_counter, staff_payments, staff_templates
 from services.portal.pages.resident import send_attachment
 from services.portal.view import local
 from services.portal.routing import Routes

@@ -15,7 +15,6 @@ from contracts import broadcasts as casts
 from contracts.errors import ErrorCode, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import NOTIFICATIONS
-from services.portal.pages import staff_words  # noqa: F401 (words register on import)
 from services.portal.routing import Routes
 from services.portal.view import TOKYO, Page, field_errors, local
 

@@ -19,7 +19,6 @@ from contracts import headers as h
 from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
-from services.portal.pages import staff_words  # noqa: F401 (words register on import)
 from services.portal import forms
 from services.portal.routing import Routes
 from services.portal.view import Page

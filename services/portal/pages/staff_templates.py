@@ -10,7 +10,6 @@ from contracts import notifications as notes
 from contracts.errors import ErrorCode, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import NOTIFICATIONS
-from services.portal.pages import staff_words  # noqa: F401 (words register on import)
 from services.portal.view import local
 from services.portal.routing import Routes
 from services.portal.view import Page, field_errors
