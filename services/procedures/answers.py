@@ -5,6 +5,9 @@ Every failing field is reported at once, in plain Japanese first and English sec
 error per attempt. Values are stored in one canonical spelling (half-width digits, ISO dates,
 ``NNN-NNNN`` postal codes, phone digits only) whatever keyboard or IME produced them, so staff,
 receipts and later prefill all see the same thing.
+
+The messages are the procedures service's catalogues (``locale/<lang>/LC_MESSAGES/messages.po``,
+see services/runtime/catalogue.py); each fills the contract's ``message_ja`` and ``message_en``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,9 +29,11 @@ from contracts.catalog import FieldDef
 from contracts import text as text_policy
 from contracts.errors import ErrorCode, FieldError, failure
 from contracts.uploads import FILE_KINDS, MAX_FILE_BYTES, UploadedAnswer
+from services.runtime.catalogue import Catalogue
 from services.runtime.files import Uploaded
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+MESSAGES = Catalogue(Path(__file__).parent / "locale")
 
 Value = str | int | float
 
@@ -56,11 +62,35 @@ class ValidAnswers(msgspec.Struct, frozen=True, kw_only=True):
     attachments: list[StoredAttachment]
 
 
+#: A value that reads differently by language (a list of labels, an era's name), given the language.
+ByLanguage = Callable[[str], str]
+
+
 class _Rejected(Exception):
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.ja = ja
-        self.en = en
+    """A refusal: its catalogue key, the field (its label in the reader's language fills
+    ``{label}``) and the other values, each a value or a ``ByLanguage``."""
+
+    def __init__(self, key: str, field: FieldDef | None = None, **values: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.field = field
+        self.values = values
+
+    def message(self, lang: str) -> str:
+        values = {name: value(lang) if callable(value) else value for name, value in self.values.items()}
+        if self.field is not None:
+            values["label"] = _in(lang, self.field.label_ja, self.field.label_en)
+        return MESSAGES.text(self.key, lang, **values)
+
+
+def _in(lang: str, ja: str, en: str) -> str:
+    """A town's own text (a label) in the reader's language: it has Japanese and English only."""
+    return en if lang == "en" else ja
+
+
+def _listed(items: Callable[[str], list[str]]) -> ByLanguage:
+    """Items one after the other, as the language separates them (、 or a comma)."""
+    return lambda lang: MESSAGES.text("list_separator", lang).join(items(lang))
 
 
 # Control characters break receipts, CSV exports and printed letters; lone surrogates cannot be
@@ -74,13 +104,13 @@ _NUMBER = re.compile(r"[+-]?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _NUMBER_LIMIT = 10**15
 _DATE_NUMERIC = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})")
 _DATE_WRITTEN = re.compile(r"(?:(大正|昭和|平成|令和)(元|[0-9]{1,2})|([0-9]{4}))年([0-9]{1,2})月([0-9]{1,2})日")
-# Each era's first day, and its name for the English message. 大正 costs one row, and the
-# oldest residents were born in it.
+# Each era's first day, and its name's key in the catalogue. 大正 costs one row, and the oldest
+# residents were born in it.
 _ERAS = {
-    "大正": (dt.date(1912, 7, 30), "Taisho"),
-    "昭和": (dt.date(1926, 12, 25), "Showa"),
-    "平成": (dt.date(1989, 1, 8), "Heisei"),
-    "令和": (dt.date(2019, 5, 1), "Reiwa"),
+    "大正": (dt.date(1912, 7, 30), "era_taisho"),
+    "昭和": (dt.date(1926, 12, 25), "era_showa"),
+    "平成": (dt.date(1989, 1, 8), "era_heisei"),
+    "令和": (dt.date(2019, 5, 1), "era_reiwa"),
 }
 _EARLIEST = dt.date(1900, 1, 1)
 _LATEST = dt.date(2100, 12, 31)
@@ -132,17 +162,14 @@ def validate_answers(
     known = {field.name for field in fields}
     for name in answers:
         if name not in known:
-            errors.append(_error(str(name), _Rejected(
-                f"「{name}」という項目はこの手続きにはありません。",
-                f"This procedure has no field named {name!r}.",
-            )))
+            errors.append(_error(str(name), _Rejected("unknown_field", name=name)))
     if errors:
         raise failure(ErrorCode.VALIDATION, "Invalid answers", f"{len(errors)} answer(s) need correcting", errors)
     return ValidAnswers(values=values, attachments=attachments)
 
 
 def _error(name: str, rejected: _Rejected) -> FieldError:
-    return FieldError(field=f"$.answers.{name}", message_ja=rejected.ja, message_en=rejected.en)
+    return FieldError(field=f"$.answers.{name}", message_ja=rejected.message("ja"), message_en=rejected.message("en"))
 
 
 def _blank(value: Any) -> bool:
@@ -152,10 +179,10 @@ def _blank(value: Any) -> bool:
 
 def _missing(field: FieldDef) -> _Rejected:
     if field.kind == "choice":
-        return _Rejected(f"{field.label_ja}を選んでください。", f"{field.label_en}: please choose one.")
+        return _Rejected("missing_choice", field)
     if field.kind == "attachment":
-        return _Rejected(f"{field.label_ja}のファイルを添付してください。", f"{field.label_en}: please attach the file.")
-    return _Rejected(f"{field.label_ja}を入力してください。", f"{field.label_en}: please fill this in.")
+        return _Rejected("missing_attachment", field)
+    return _Rejected("missing", field)
 
 
 def _string(value: Any, wrong: _Rejected) -> str:
@@ -178,25 +205,19 @@ def _show(number: float) -> str:
 
 
 def _text(field: FieldDef, value: Any) -> str:
-    wrong = _Rejected(f"{field.label_ja}は文字で入力してください。", f"{field.label_en}: please enter text.")
+    wrong = _Rejected("text_not_text", field)
     # NFC: a name typed on a Mac can arrive with separate voiced marks (か + ゛); it is the same
     # text, and should count and compare as the same.
     text = unicodedata.normalize("NFC", _string(value, wrong).replace("\r\n", "\n")).strip()
     if _forbidden(text, allowed="\n"):
-        raise _Rejected(
-            f"{field.label_ja}に使えない特殊な文字が含まれています。入力し直してください。",
-            f"{field.label_en}: contains control characters; please type it again.",
-        )
+        raise _Rejected("text_control", field)
     if field.max_length is not None and len(text) > field.max_length:
-        raise _Rejected(
-            f"{field.label_ja}は {field.max_length} 文字以内で入力してください（いまは {len(text)} 文字です）。",
-            f"{field.label_en}: please use at most {field.max_length} characters (now {len(text)}).",
-        )
+        raise _Rejected("too_long", field, limit=field.max_length, length=len(text))
     return text
 
 
 def _number(field: FieldDef, value: Any) -> int | float:
-    wrong = _Rejected(f"{field.label_ja}は数字で入力してください（例: 3）。", f"{field.label_en}: please enter a number, for example 3.")
+    wrong = _Rejected("number_wrong", field)
     number: int | float
     if isinstance(value, bool):  # JSON true/false; bool is an int subclass in Python
         raise wrong
@@ -214,23 +235,16 @@ def _number(field: FieldDef, value: Any) -> int | float:
         raise wrong
     low, high = field.minimum, field.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        bounds_ja = [f"{_show(low)} 以上"] if low is not None else []
-        bounds_en = [f"at least {_show(low)}"] if low is not None else []
-        if high is not None:
-            bounds_ja.append(f"{_show(high)} 以下")
-            bounds_en.append(f"at most {_show(high)}")
-        raise _Rejected(
-            f"{field.label_ja}は {' '.join(bounds_ja)}の数で入力してください。",
-            f"{field.label_en}: please enter a number that is {' and '.join(bounds_en)}.",
-        )
+        if low is not None and high is not None:
+            raise _Rejected("number_between", field, low=_show(low), high=_show(high))
+        if low is not None:
+            raise _Rejected("number_at_least", field, low=_show(low))
+        raise _Rejected("number_at_most", field, high=_show(high))
     return number
 
 
 def _date(field: FieldDef, value: Any) -> str:
-    wrong = _Rejected(
-        f"{field.label_ja}は「2024-04-01」のように年・月・日の順で入力してください（「令和6年4月1日」のような和暦も使えます）。",
-        f"{field.label_en}: please enter the date as year-month-day, for example 2024-04-01.",
-    )
+    wrong = _Rejected("date_wrong", field)
     text = "".join(_halfwidth(_string(value, wrong)).split())
     era: str | None = None
     if numeric := _DATE_NUMERIC.fullmatch(text):
@@ -246,23 +260,13 @@ def _date(field: FieldDef, value: Any) -> str:
     try:
         date = dt.date(year, month, day)
     except ValueError:
-        raise _Rejected(
-            f"{field.label_ja}の {year}年{month}月{day}日 はカレンダーにない日付です。日付を確かめてください。",
-            f"{field.label_en}: {year}-{month:02}-{day:02} is not a real date; please check it.",
-        ) from None
+        raise _Rejected("date_unreal", field, year=year, month=month, day=day) from None
     if era is not None:
         _check_era(field, era, date)
     if not _EARLIEST <= date <= _LATEST:
-        raise _Rejected(
-            f"{field.label_ja}は 1900年1月1日 から 2100年12月31日 までの日付で入力してください。",
-            f"{field.label_en}: please enter a date from 1900-01-01 to 2100-12-31.",
-        )
+        raise _Rejected("date_range", field)
     _check_window(field, date)
     return date.isoformat()
-
-
-def _ja(date: dt.date) -> str:
-    return f"{date.year}年{date.month}月{date.day}日"
 
 
 def _check_window(field: FieldDef, date: dt.date) -> None:
@@ -271,37 +275,27 @@ def _check_window(field: FieldDef, date: dt.date) -> None:
     earliest = today + dt.timedelta(days=field.from_days) if field.from_days is not None else None
     latest = today + dt.timedelta(days=field.to_days) if field.to_days is not None else None
     if earliest is not None and latest is not None and not earliest <= date <= latest:
-        raise _Rejected(f"{field.label_ja}は {_ja(earliest)} から {_ja(latest)} までの日付を入力してください。",
-                        f"{field.label_en}: please enter a date from {earliest} to {latest}.")
+        raise _Rejected("date_window", field, earliest=earliest, latest=latest)
     if latest is not None and date > latest:
-        words = "今日より後の日付は入力できません" if field.to_days == 0 else f"{_ja(latest)} より後の日付は入力できません"
-        raise _Rejected(f"{field.label_ja}: {words}。", f"{field.label_en}: the date cannot be after {latest}.")
+        raise _Rejected("date_after_today" if field.to_days == 0 else "date_after", field, latest=latest)
     if earliest is not None and date < earliest:
-        raise _Rejected(f"{field.label_ja}: {_ja(earliest)} より前の日付は入力できません。",
-                        f"{field.label_en}: the date cannot be before {earliest}.")
+        raise _Rejected("date_before", field, earliest=earliest)
 
 
 def _check_era(field: FieldDef, era: str, date: dt.date) -> None:
     """平成32年 or 昭和64年2月 name days that never existed: the era had already ended."""
-    start, romaji = _ERAS[era]
+    start, name = _ERAS[era]
     later = [s for s, _ in _ERAS.values() if s > start]
     end = min(later) - dt.timedelta(days=1) if later else None
     if date < start or (end is not None and date > end):
-        span_ja = f"{start.year}年{start.month}月{start.day}日から" + (f"{end.year}年{end.month}月{end.day}日まで" if end else "")
-        span_en = f"from {start.isoformat()}" + (f" to {end.isoformat()}" if end else "")
         raise _Rejected(
-            f"{field.label_ja}: {era}は{span_ja}です。年を確かめてください。",
-            f"{field.label_en}: the {romaji} era runs {span_en}; please check the year.",
+            "era_ended" if end else "era_current", field, era=lambda lang: MESSAGES.text(name, lang), start=start, end=end,
         )
 
 
 def _choice(field: FieldDef, value: Any) -> str:
-    labels_ja = "、".join(f"「{c.label_ja}」" for c in field.choices)
-    labels_en = ", ".join(c.label_en for c in field.choices)
-    wrong = _Rejected(
-        f"{field.label_ja}は次の中から選んでください: {labels_ja}",
-        f"{field.label_en}: please choose one of: {labels_en}.",
-    )
+    labels = _listed(lambda lang: [MESSAGES.text("choice_item", lang, label=_in(lang, c.label_ja, c.label_en)) for c in field.choices])
+    wrong = _Rejected("choice_wrong", field, choices=labels)
     text = _string(value, wrong).strip()
     if text not in {c.value for c in field.choices}:
         raise wrong
@@ -310,27 +304,18 @@ def _choice(field: FieldDef, value: Any) -> str:
 
 def _address(field: FieldDef, value: Any) -> str:
     limit = min(field.max_length or _ADDRESS_MAX, _ADDRESS_MAX)
-    wrong = _Rejected(f"{field.label_ja}は文字で入力してください。", f"{field.label_en}: please enter the address as text.")
+    wrong = _Rejected("address_not_text", field)
     text = unicodedata.normalize("NFC", _string(value, wrong)).strip()
     # An address is one line on an envelope, so a newline is refused too.
     if _forbidden(text):
-        raise _Rejected(
-            f"{field.label_ja}は改行や特殊な文字を使わずに 1 行で入力してください。",
-            f"{field.label_en}: please write the address on one line, without special characters.",
-        )
+        raise _Rejected("address_one_line", field)
     if len(text) > limit:
-        raise _Rejected(
-            f"{field.label_ja}は {limit} 文字以内で入力してください（いまは {len(text)} 文字です）。",
-            f"{field.label_en}: please use at most {limit} characters (now {len(text)}).",
-        )
+        raise _Rejected("too_long", field, limit=limit, length=len(text))
     return text
 
 
 def _postal_code(field: FieldDef, value: Any) -> str:
-    wrong = _Rejected(
-        f"{field.label_ja}は 7 桁の数字で入力してください（例: 966-0000）。",
-        f"{field.label_en}: please enter the 7-digit postal code, for example 966-0000.",
-    )
+    wrong = _Rejected("postal_code_wrong", field)
     match = _POSTAL.fullmatch("".join(_halfwidth(_string(value, wrong)).split()))
     if match is None:
         raise wrong
@@ -344,10 +329,7 @@ def _phone(field: FieldDef, value: Any) -> str:
     own hyphens are not reliable, and placing them correctly needs the national numbering table.
     Digits only is canonical: the same number always compares equal, and it dials as it is.
     """
-    wrong = _Rejected(
-        f"{field.label_ja}は 0 から始まる 10 桁または 11 桁の番号を入力してください（例: 0242-00-0000、090-0000-0000）。",
-        f"{field.label_en}: please enter a 10 or 11-digit number starting with 0, for example 0242-00-0000 or 090-0000-0000.",
-    )
+    wrong = _Rejected("phone_wrong", field)
     text = _halfwidth(_string(value, wrong))
     international = text.startswith("+81")
     rest = text.removeprefix("+81")
@@ -371,15 +353,9 @@ def _size(limit: int) -> str:
 
 def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -> StoredAttachment:
     """A file sent in the answers (base64) or attached in the portal (an upload's id)."""
-    unreadable = _Rejected(
-        f"{field.label_ja}のファイルを読み取れませんでした。もう一度添付してください。",
-        f"{field.label_en}: the file could not be read; please attach it again.",
-    )
+    unreadable = _Rejected("file_unreadable", field)
     limit = field.max_bytes or _ATTACHMENT_CEILING
-    too_big = _Rejected(
-        f"{field.label_ja}のファイルが大きすぎます。{_size(limit)} 以下のファイルを添付してください。",
-        f"{field.label_en}: the file is too large; please attach a file of at most {_size(limit)}.",
-    )
+    too_big = _Rejected("file_too_big", field, size=_size(limit))
     content: bytes | None
     uploaded_here = isinstance(value, dict) and "upload" in value
     if uploaded_here:
@@ -389,10 +365,7 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
             raise unreadable from None
         found = uploaded.get(ref.upload)
         if found is None:
-            raise _Rejected(
-                f"{field.label_ja}のファイルの保存期間が過ぎました。もう一度添付してください。",
-                f"{field.label_en}: the attached file is no longer kept; please attach it again.",
-            )
+            raise _Rejected("file_expired", field)
         raw_filename, raw_media_type, content = found.filename, found.media_type, found.content
     else:
         try:
@@ -411,18 +384,13 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
         or _forbidden(filename)
         or not text_policy.is_name(filename)  # no bidi controls: "report\u202egpj.exe" shows as "reportexe.jpg"
     ):
-        raise _Rejected(
-            f"{field.label_ja}のファイル名が使えません。「/」「\\」や文字の向きを変える記号を含まない {_FILENAME_MAX} 文字以内の名前にしてください。",
-            f"{field.label_en}: the file name cannot be used; it must be at most {_FILENAME_MAX} characters, without /, \\ or direction-changing marks.",
-        )
+        raise _Rejected("file_name", field, limit=_FILENAME_MAX)
     allowed = [t.lower() for t in field.media_types]
-    names = "、".join(FILE_KINDS.get(t, t) for t in allowed)
+    kinds = [FILE_KINDS.get(t, t) for t in allowed]
+    types = _listed(lambda lang: kinds)
     media_type = raw_media_type.strip().lower()
     if media_type not in allowed:
-        raise _Rejected(
-            f"{field.label_ja}は {names} のファイルを添付してください。",
-            f"{field.label_en}: please attach a file of type {', '.join(FILE_KINDS.get(t, t) for t in allowed)}.",
-        )
+        raise _Rejected("file_type", field, types=types)
     if uploaded_here:
         if content is None:  # over the field's limit: the reader left it in the bucket
             raise too_big
@@ -436,19 +404,12 @@ def _attachment(field: FieldDef, value: Any, uploaded: Mapping[str, Uploaded]) -
         except ValueError:  # binascii.Error, or non-ASCII text
             raise unreadable from None
     if not content:
-        raise _Rejected(
-            f"{field.label_ja}のファイルが空です。中身のあるファイルを添付してください。",
-            f"{field.label_en}: the file is empty; please attach the right file.",
-        )
+        raise _Rejected("file_empty", field)
     if len(content) > limit:
         raise too_big
     signature = _SIGNATURES.get(media_type)
     if signature is not None and not content.startswith(signature):
-        kind = FILE_KINDS[media_type]
-        raise _Rejected(
-            f"{field.label_ja}のファイルの中身が {kind} ではありません。{names} のファイルを添付し直してください。",
-            f"{field.label_en}: the file's content is not {kind}; please attach the file again.",
-        )
+        raise _Rejected("file_content", field, kind=FILE_KINDS[media_type], types=types)
     return StoredAttachment(
         field=field.name,
         filename=filename,
