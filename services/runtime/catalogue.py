@@ -8,7 +8,9 @@ a language that has no catalogue. A language joins by adding its ``messages.po``
 msgid is the key the code asks for (``answer_missing``), not the source text: the keys were the
 code's names for its words before the catalogues, and a Japanese sentence changes more often than
 what it is for. A text is a ``str.format`` template; its ``{placeholders}`` are the same in every
-language, while each language may format a value its own way (``{date.year}年`` or ``{date}``).
+language, while each language may format a value its own way (``{date.year}年`` or ``{date}``). A
+``#.`` note on a Japanese entry names the values a translation may use or leave out beyond the
+Japanese text's own (tests/test_catalogues.py holds every catalogue to this).
 
 Texts that a town writes (procedure names, labels, FAQ answers) are data, not catalogue entries:
 they travel as the contracts' ``*_ja``/``*_en`` fields.
