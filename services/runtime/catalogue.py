@@ -1,9 +1,12 @@
-"""A service's own words: gettext catalogues, one per language, read with Babel at start.
+"""A service's own words: gettext catalogues, one per language, read with Babel at start (the
+``.po`` itself, so nothing is compiled before ``make dev`` or ``make test``).
 
 A service keeps them in ``locale/<lang>/LC_MESSAGES/messages.po`` beside its code (the portal's
 pages, the procedures' answer checks). Japanese is the source: every key is there, and a language
 whose catalogue lacks a key, leaves it empty or marks it fuzzy reads that text in Japanese, as does
-a language that has no catalogue. A language joins by adding its ``messages.po``; no code changes.
+a language that has no catalogue. A language joins by adding its ``messages.po`` (a copy of
+English's, translated), without a change of code here; which languages a reader can choose is the
+contracts' ``Lang`` (Japanese and English today, see docs/architecture.md).
 
 msgid is the key the code asks for (``answer_missing``), not the source text: the keys were the
 code's names for its words before the catalogues, and a Japanese sentence changes more often than
