@@ -259,3 +259,34 @@ async def test_a_region_wide_announcement_is_news_in_every_town(site: GatewayCli
     for host in ("kitakata.localhost", "showa.localhost"):
         home = await site.get("/", headers={"host": host})
         assert "会津地域の大雪情報（テスト）" in main_of(home.text), host
+
+
+async def test_the_portal_routes_methods_parameters_and_audiences_as_pages(site: GatewayClient) -> None:
+    """Litestar routes the bus's page requests: a method a page does not take is 405, a path
+    parameter that is no id is no page (404), a page for another audience is 401 or 403 in the
+    reader's language, and the same path is another page at the council's host."""
+    auth = site.as_user(RESIDENT)
+    inbox = await site.get("/inbox", headers=auth)
+    site.cookies.update(inbox.cookies)
+    wrong = await site.post("/inbox", data={"_csrf_token": csrf_of(inbox.text)}, headers=auth)
+    assert wrong.status_code == 405 and "ページが見つかりません" in wrong.text
+    for odd in ("/procedures/a%20b", "/applications/" + "x" * 200, "/procedures/%E4%BD%8F%E6%B0%91"):
+        page = await site.get(odd, headers=auth)
+        assert page.status_code == 404 and "ページが見つかりません" in page.text, odd
+    # Trailing slash: the same page.
+    assert (await site.get("/procedures/juminhyo-copy/", headers=auth)).status_code == 200
+    # A resident at the staff console; the staff at a resident's page; a signed-out visitor.
+    staff_page = await site.get("/staff", headers=auth)
+    assert staff_page.status_code == 403 and "このページは表示できません" in staff_page.text
+    own = await site.get("/inbox", headers=site.as_user("kitakata.caseworker"))
+    assert own.status_code == 403
+    assert (await site.get("/staff")).status_code == 401
+    # The council's dashboard is not a town page, and a town's page is not the council's.
+    council = site.as_user("council.member")
+    assert (await site.get("/")).status_code == 200
+    assert (await site.get("/", headers={"host": "council.localhost"})).status_code == 401  # the dashboard
+    assert (await site.get("/staff/metrics", headers={"host": "council.localhost", **council})).status_code == 404
+    assert (await site.get("/metrics.csv", headers=auth)).status_code == 404
+    site.cookies.update({"aizu_lang": "en"})
+    english = await site.get("/staff", headers=auth)
+    assert english.status_code == 403 and "You cannot see this page" in english.text

@@ -12,7 +12,7 @@ from services.portal.pages import answer
 from services.portal.pages import faq as faq_pages
 from services.portal.pages import metrics, push, report, resident, staff
 from services.portal.pages import verify as verify_pages
-from services.portal.routing import Routes
+from services.portal.routing import Pages
 from services.portal.settings import PortalSettings
 from services.runtime.client import BusClient
 from services.portal.view import Site
@@ -33,22 +33,22 @@ class Portal:
 def build(settings: PortalSettings, region: Region | None = None) -> ServiceApp[Portal]:
     """``region``: None: the towns of ``settings.runtime.tenants``."""
     region = region or load_region(settings.runtime.tenants)
-    routes = Routes()
-    routes.include(resident.routes)
-    routes.include(answer.routes)
-    routes.include(staff.routes)
-    routes.include(report.routes)
-    routes.include(metrics.routes)
-    routes.include(faq_pages.routes)
-    routes.include(push.routes)
-    routes.include(verify_pages.routes)
+    pages = Pages()
+    pages.include(resident.pages)
+    pages.include(answer.pages)
+    pages.include(staff.pages)
+    pages.include(report.pages)
+    pages.include(metrics.pages)
+    pages.include(faq_pages.pages)
+    pages.include(push.pages)
+    pages.include(verify_pages.pages)
     # The FAQ is checked at start: a wrong tenants/faq file stops the service with its name and field.
     site = Site(region=region, faq=faq_base.FaqBase.load(settings.runtime.tenants / "faq", region),
                 faq_new_per_day=settings.faq_new_per_day)
 
     async def assemble(app: ServiceApp[Portal], res: Resources) -> Portal:
         parts = Portal(bus=BusClient(res.nc, settings.read_timeout))
-        dispatch.register(app, routes, site, parts.bus)
+        dispatch.register(app, pages, site, parts.bus)
         return parts
 
     app: ServiceApp[Portal] = ServiceApp(

@@ -76,7 +76,6 @@ class Page:
         request: PageRequest,
         tenant: Tenant | Council,
         principal: Principal | None,
-        params: dict[str, str],
         bus: BusClient,
         site: Site,
         context: Context | None = None,
@@ -84,7 +83,6 @@ class Page:
         self.request = request
         self.tenant = tenant
         self.principal = principal
-        self.params = params
         self.bus = bus
         self.site = site
         #: The portal's own request context (its database session, for the FAQ's log).

@@ -21,10 +21,10 @@ from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from contracts.uploads import Upload
 from services.portal import forms
-from services.portal.routing import Routes
+from services.portal.routing import Pages, Segment, ThisPage
 from services.portal.view import Page, field_errors, local
 
-routes = Routes()
+pages = Pages()
 
 #: The form field of the message; the service names it ``$.comment`` too.
 MESSAGE = "comment"
@@ -71,9 +71,9 @@ def _changed(page: Page, fields: list[FieldDef], attached: dict[str, Upload], fi
     return {k: v for k, v in posted.items() if k in attached or str(v) != str(filed.get(k))}
 
 
-@routes.page("/applications/{id}/answer", methods=("GET", "POST"), audience="resident")
-async def answer(page: Page) -> PageReply:
-    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
+@pages.page("/applications/{id:str}/answer", methods=("GET", "POST"), audience="resident")
+async def answer(page: ThisPage, id: Segment) -> PageReply:
+    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=id), apps.ApplicationDetail)
     if not can_answer(detail):
         return page.redirect(f"/applications/{detail.summary.id}")
     fields = await _fields(page, detail)

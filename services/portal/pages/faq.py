@@ -10,14 +10,14 @@ import msgspec
 from contracts.errors import ServiceFailure
 from contracts.portal import PageReply
 from services.portal import faq
-from services.portal.routing import Routes
-from services.portal.view import Page, field_errors
+from services.portal.routing import Pages, ThisPage
+from services.portal.view import field_errors
 
-routes = Routes()
+pages = Pages()
 
 
-@routes.page("/faq")
-async def questions(page: Page) -> PageReply:
+@pages.page("/faq")
+async def questions(page: ThisPage) -> PageReply:
     q = page.query("q")
     if q:
         try:
@@ -34,7 +34,7 @@ async def questions(page: Page) -> PageReply:
     return page.render("faq.html", q="", results=None, errors={}, topics=dict(topics))
 
 
-@routes.page("/staff/faq", audience="staff")
-async def unanswered(page: Page) -> PageReply:
+@pages.page("/staff/faq", audience="staff")
+async def unanswered(page: ThisPage) -> PageReply:
     listed = await faq.unanswered(page.context, limit=200)  # type: ignore[arg-type]
     return page.render("staff/faq.html", items=listed.items)

@@ -15,10 +15,10 @@ from contracts import insights as ins
 from contracts.errors import ErrorCode, ErrorEnvelope, FieldError, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import INSIGHTS
-from services.portal.routing import Routes
+from services.portal.routing import Pages, ThisPage
 from services.portal.view import Page, field_errors
 
-routes = Routes()
+pages = Pages()
 
 COLUMNS = (
     ("filings", "col_filings", "count"),
@@ -76,18 +76,18 @@ async def _figures(page: Page) -> PageReply:
     )
 
 
-@routes.page("/", audience="council")
-async def dashboard(page: Page) -> PageReply:
+@pages.page("/", audience="council")
+async def dashboard(page: ThisPage) -> PageReply:
     return await _figures(page)
 
 
-@routes.page("/staff/metrics", audience="staff")
-async def town_against_median(page: Page) -> PageReply:
+@pages.page("/staff/metrics", audience="staff")
+async def town_against_median(page: ThisPage) -> PageReply:
     return await _figures(page)
 
 
-@routes.page("/metrics.csv", audience="council")
-async def open_data(page: Page) -> PageReply:
+@pages.page("/metrics.csv", audience="council")
+async def open_data(page: ThisPage) -> PageReply:
     query, errors = _window(page)
     if errors:
         raise ServiceFailure(ErrorEnvelope(

@@ -11,27 +11,27 @@ from contracts import notifications as notes
 from contracts.errors import from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import NOTIFICATIONS
-from services.portal.routing import Routes
+from services.portal.routing import Pages, ThisPage
 from services.portal.view import Page
 
-routes = Routes()
+pages = Pages()
 ASSETS = Path(__file__).parent.parent / "assets"
 PUSH_SCRIPT = (ASSETS / "push.js").read_text(encoding="utf-8")
 SERVICE_WORKER = (ASSETS / "sw.js").read_text(encoding="utf-8")
 
 
-@routes.page("/sw.js")
-async def service_worker(page: Page) -> PageReply:
+@pages.page("/sw.js")
+async def service_worker(page: ThisPage) -> PageReply:
     return PageReply(html=SERVICE_WORKER, media_type="text/javascript")
 
 
-@routes.page("/assets/push.js")
-async def push_script(page: Page) -> PageReply:
+@pages.page("/assets/push.js")
+async def push_script(page: ThisPage) -> PageReply:
     return PageReply(html=PUSH_SCRIPT, media_type="text/javascript")
 
 
-@routes.page("/preferences/push", methods=("POST",), audience="resident")
-async def subscribe(page: Page) -> PageReply:
+@pages.page("/preferences/push", methods=("POST",), audience="resident")
+async def subscribe(page: ThisPage) -> PageReply:
     try:
         subscription = msgspec.convert(
             {"endpoint": page.field("endpoint"), "keys": {"p256dh": page.field("p256dh"), "auth": page.field("auth")}},

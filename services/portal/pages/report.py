@@ -19,20 +19,20 @@ from contracts.subjects import PROCEDURES
 from contracts.tenants import Tenant
 from contracts.uploads import Upload
 from services.portal import forms
-from services.portal.routing import Routes
+from services.portal.routing import Pages, Segment, ThisPage
 from services.portal.view import Page, field_errors
 
-routes = Routes()
+pages = Pages()
 MAP_SCRIPT = (Path(__file__).parent.parent / "assets" / "map.js").read_text(encoding="utf-8")
 
 
-@routes.page("/assets/map.js", audience="any")
-async def map_script(page: Page) -> PageReply:
+@pages.page("/assets/map.js", audience="any")
+async def map_script(page: ThisPage) -> PageReply:
     return PageReply(html=MAP_SCRIPT, media_type="text/javascript")
 
 
-@routes.page("/report")
-async def choose(page: Page) -> PageReply:
+@pages.page("/report")
+async def choose(page: ThisPage) -> PageReply:
     located = [p for p in await forms.catalog(page) if p.located]
     return page.render("report_choose.html", items=located)
 
@@ -46,9 +46,9 @@ def _location(page: Page) -> apps.Location:
     return msgspec.convert({**coords, "address_string": raw["address_string"]}, apps.Location)
 
 
-@routes.page("/report/{code}", methods=("GET", "POST"))
-async def report(page: Page) -> PageReply:
-    detail = await forms.procedure(page, page.params["code"])
+@pages.page("/report/{code:str}", methods=("GET", "POST"))
+async def report(page: ThisPage, code: Segment) -> PageReply:
+    detail = await forms.procedure(page, code)
     if not detail.located:
         return page.not_found()
     errors: dict[str, str] = {}

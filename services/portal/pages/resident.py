@@ -22,14 +22,14 @@ from contracts.subjects import NOTIFICATIONS, PROCEDURES
 from contracts.uploads import Upload
 from services.portal import forms, search
 from services.portal.pages import push
-from services.portal.routing import Routes
+from services.portal.routing import Pages, Segment, ThisPage
 from services.portal.view import Page, field_errors, local
 
-routes = Routes()
+pages = Pages()
 
 
-@routes.page("/")
-async def home(page: Page) -> PageReply:
+@pages.page("/")
+async def home(page: ThisPage) -> PageReply:
     from services.portal.pages import news
 
     items = await forms.catalog(page)
@@ -38,8 +38,8 @@ async def home(page: Page) -> PageReply:
     return page.render("home.html", popular=popular, news=recent, local=local)
 
 
-@routes.page("/procedures")
-async def catalog(page: Page) -> PageReply:
+@pages.page("/procedures")
+async def catalog(page: ThisPage) -> PageReply:
     q = page.query("q")[:100]
     items = await forms.catalog(page)
     found = search.search_catalog(items, q, keywords=_keywords(page), limit=30) if q else items
@@ -51,14 +51,14 @@ def _keywords(page: Page) -> dict[str, list[str]]:
     return {p.code: p.keywords_ja for p in page.site.region.catalog.procedures}
 
 
-@routes.page("/procedures/{code}", methods=("GET", "POST"))
-async def procedure(page: Page) -> PageReply:
+@pages.page("/procedures/{code:str}", methods=("GET", "POST"))
+async def procedure(page: ThisPage, code: Segment) -> PageReply:
     """The form, then "check your answers", then filing: three steps, no JavaScript.
 
     The answers travel in the form's fields from step to step (a file as its upload's id), so
     nothing is kept on the server until the resident confirms; the idempotency key travels too,
     so a double tap on 申請する is still one application."""
-    detail = await forms.procedure(page, page.params["code"])
+    detail = await forms.procedure(page, code)
     if detail.located:
         return page.redirect(f"/report/{detail.code}")
     values: dict[str, Any] = {}
@@ -185,14 +185,14 @@ def _fee_per(detail: procs.ProcedureDetail) -> FieldDef | None:
     return next((f for f in detail.fields if f.name == detail.fee_per), None)
 
 
-@routes.page("/applications", audience="resident")
-async def my_applications(page: Page) -> PageReply:
+@pages.page("/applications", audience="resident")
+async def my_applications(page: ThisPage) -> PageReply:
     listed = await page.fetch(PROCEDURES, apps.LIST, apps.ListApplications(limit=100), apps.ApplicationList)
     return page.render("applications.html", items=listed.items, local=local)
 
 
-@routes.page("/counter-code", methods=("GET", "POST"), audience="resident")
-async def counter_code(page: Page) -> PageReply:
+@pages.page("/counter-code", methods=("GET", "POST"), audience="resident")
+async def counter_code(page: ThisPage) -> PageReply:
     """The code a resident shows at the desk, so a filing made there joins their own list."""
     issued = None
     if page.request.method == "POST":
@@ -200,9 +200,9 @@ async def counter_code(page: Page) -> PageReply:
     return page.render("counter_code.html", issued=issued, local=local)
 
 
-@routes.page("/applications/{id}", audience="resident")
-async def application(page: Page) -> PageReply:
-    wanted = page.params["id"]
+@pages.page("/applications/{id:str}", audience="resident")
+async def application(page: ThisPage, id: Segment) -> PageReply:
+    wanted = id
     if page.query("paid"):
         # Back from the provider's page: looked up there now, not left to its notification.
         detail = await page.fetch(PROCEDURES, payments.CONFIRM, payments.ConfirmPayment(application_id=wanted[:36]),
@@ -215,16 +215,16 @@ async def application(page: Page) -> PageReply:
     return page.render("application.html", detail=detail, receipt=receipt, local=local)
 
 
-@routes.page("/applications/{id}/pay", methods=("POST",), audience="resident")
-async def pay(page: Page) -> PageReply:
+@pages.page("/applications/{id:str}/pay", methods=("POST",), audience="resident")
+async def pay(page: ThisPage, id: Segment) -> PageReply:
     """Pay the fee now (or again, after a page that ran out): to the provider's page."""
-    return await _to_payment(page, page.params["id"][:36], "?unavailable=1")
+    return await _to_payment(page, id[:36], "?unavailable=1")
 
 
-@routes.page("/applications/{id}/withdraw", methods=("GET", "POST"), audience="resident")
-async def withdraw(page: Page) -> PageReply:
+@pages.page("/applications/{id:str}/withdraw", methods=("GET", "POST"), audience="resident")
+async def withdraw(page: ThisPage, id: Segment) -> PageReply:
     """Ask once, then withdraw: the move is the resident's own (the service allows it while undecided)."""
-    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
+    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=id), apps.ApplicationDetail)
     if Status.WITHDRAWN not in detail.allowed_transitions:
         return page.redirect(f"/applications/{detail.summary.id}")
     errors: dict[str, str] = {}
@@ -249,33 +249,33 @@ def _said(failure: ServiceFailure, lang: str) -> str:
     return error.message_en if lang == "en" else error.message_ja
 
 
-@routes.page("/applications/{id}/files/{field}", audience="resident")
-async def attached_file(page: Page) -> PageReply:
+@pages.page("/applications/{id:str}/files/{field:str}", audience="resident")
+async def attached_file(page: ThisPage, id: Segment, field: Segment) -> PageReply:
     """A file the resident filed, handed over through the uploads bucket."""
-    return await send_attachment(page)
+    return await send_attachment(page, id, field)
 
 
-async def send_attachment(page: Page) -> PageReply:
-    wanted = apps.GetAttachment(id=page.params["id"], field=page.params["field"][:48])
+async def send_attachment(page: Page, id: str, field: str) -> PageReply:
+    wanted = apps.GetAttachment(id=id, field=field[:48])
     return PageReply(file=await page.fetch(PROCEDURES, apps.ATTACHMENT, wanted, Upload))
 
 
-@routes.page("/applications/{id}/receipt", audience="resident")
-async def receipt(page: Page) -> PageReply:
-    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=page.params["id"]), apps.ApplicationDetail)
+@pages.page("/applications/{id:str}/receipt", audience="resident")
+async def receipt(page: ThisPage, id: Segment) -> PageReply:
+    detail = await page.fetch(PROCEDURES, apps.GET, apps.GetApplication(id=id), apps.ApplicationDetail)
     signed = await page.fetch(PROCEDURES, apps.RECEIPT, apps.GetApplication(id=detail.summary.id), apps.Receipt)
     return page.render("receipt.html", detail=detail, receipt=signed, local=local)
 
 
-@routes.page("/inbox", audience="resident")
-async def inbox(page: Page) -> PageReply:
+@pages.page("/inbox", audience="resident")
+async def inbox(page: ThisPage) -> PageReply:
     listed = await page.fetch(NOTIFICATIONS, notes.INBOX, notes.ListInbox(limit=100), notes.InboxList)
     return page.render("inbox.html", items=listed.items, unread=listed.unread, local=local)
 
 
-@routes.page("/inbox/{id}/read", methods=("POST",), audience="resident")
-async def mark_read(page: Page) -> PageReply:
-    await page.fetch(NOTIFICATIONS, notes.READ, notes.MarkRead(id=page.params["id"]), notes.InboxMessage)
+@pages.page("/inbox/{id:str}/read", methods=("POST",), audience="resident")
+async def mark_read(page: ThisPage, id: Segment) -> PageReply:
+    await page.fetch(NOTIFICATIONS, notes.READ, notes.MarkRead(id=id), notes.InboxMessage)
     return page.redirect("/inbox")
 
 
@@ -283,8 +283,8 @@ async def mark_read(page: Page) -> PageReply:
 OUTBOUND = tuple(notes.OutboundChannel)
 
 
-@routes.page("/preferences", methods=("GET", "POST"), audience="resident")
-async def preferences(page: Page) -> PageReply:
+@pages.page("/preferences", methods=("GET", "POST"), audience="resident")
+async def preferences(page: ThisPage) -> PageReply:
     errors: dict[str, str] = {}
     saved = False
     if page.request.method == "POST":
@@ -326,8 +326,8 @@ def _preferences(channels: list[notes.OutboundChannel], email: str | None) -> no
                                            fields=[FieldError(field=f"$.{field}", message_ja=ja, message_en=en)])) from exc
 
 
-@routes.page("/settings", methods=("GET", "POST"), audience="any")
-async def settings(page: Page) -> PageReply:
+@pages.page("/settings", methods=("GET", "POST"), audience="any")
+async def settings(page: ThisPage) -> PageReply:
     if page.request.method == "POST":
         chosen = Display(
             lang="en" if page.field("lang") == "en" else "ja",

@@ -25,7 +25,7 @@ from contracts.subjects import PROCEDURES
 from services.portal.pages import staff_broadcasts, staff_counter, staff_payments, staff_templates
 from services.portal.pages.resident import send_attachment
 from services.portal.view import local
-from services.portal.routing import Routes
+from services.portal.routing import Pages, Segment, ThisPage
 from services.portal.view import Page, field_errors
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -35,7 +35,7 @@ FILTERS = ("reference", "status", "channel", "code")
 #: Refusals of a move shown on its form; any other failure is the problem page.
 MOVE_ERRORS = (ErrorCode.CONFLICT, ErrorCode.VALIDATION, ErrorCode.BAD_REQUEST)
 
-routes = Routes()
+pages = Pages()
 
 
 def today() -> date:
@@ -62,8 +62,8 @@ def _filters(page: Page) -> tuple[dict[str, str], apps.ListApplications | None, 
     return chosen, wanted, {}
 
 
-@routes.page("/staff", audience="staff")
-async def queue(page: Page) -> PageReply:
+@pages.page("/staff", audience="staff")
+async def queue(page: ThisPage) -> PageReply:
     chosen, wanted, errors = _filters(page)
     items: list[apps.ApplicationSummary] = []
     if wanted:
@@ -114,15 +114,15 @@ def attachment_url(detail: apps.ApplicationDetail, field: str) -> str:
     return f"/staff/applications/{detail.summary.id}/files/{field}"
 
 
-@routes.page("/staff/applications/{id}/files/{field}", audience="staff")
-async def attached_file(page: Page) -> PageReply:
+@pages.page("/staff/applications/{id:str}/files/{field:str}", audience="staff")
+async def attached_file(page: ThisPage, id: Segment, field: Segment) -> PageReply:
     """A file filed with an application, for the town's staff (the read is audited)."""
-    return await send_attachment(page)
+    return await send_attachment(page, id, field)
 
 
-@routes.page("/staff/applications/{id}", methods=("GET", "POST"), audience="staff")
-async def application(page: Page) -> PageReply:
-    app_id = page.params["id"]
+@pages.page("/staff/applications/{id:str}", methods=("GET", "POST"), audience="staff")
+async def application(page: ThisPage, id: Segment) -> PageReply:
+    app_id = id
     errors: dict[str, str] = {}
     refused: ServiceFailure | None = None
     if page.request.method == "POST" and page.field("kind") in tuple(payments.LedgerKind):
@@ -175,8 +175,8 @@ async def application(page: Page) -> PageReply:
     )
 
 
-@routes.page("/staff/procedures", audience="staff")
-async def procedures(page: Page) -> PageReply:
+@pages.page("/staff/procedures", audience="staff")
+async def procedures(page: ThisPage) -> PageReply:
     items = await offered(page)
     # One read per procedure for its department; concurrent, so the page costs one round trip.
     details = await asyncio.gather(*(
@@ -185,7 +185,7 @@ async def procedures(page: Page) -> PageReply:
     return page.render("staff/procedures.html", items=details)
 
 
-routes.include(staff_counter.routes)
-routes.include(staff_payments.routes)
-routes.include(staff_templates.routes)
-routes.include(staff_broadcasts.routes)
+pages.include(staff_counter.pages)
+pages.include(staff_payments.pages)
+pages.include(staff_templates.pages)
+pages.include(staff_broadcasts.pages)

@@ -15,10 +15,10 @@ from contracts import broadcasts as casts
 from contracts.errors import ErrorCode, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import NOTIFICATIONS
-from services.portal.routing import Routes
+from services.portal.routing import Pages, Segment, ThisPage
 from services.portal.view import TOKYO, Page, field_errors, local
 
-routes = Routes()
+pages = Pages()
 
 TEXT_FIELDS = ("title_ja", "body_ja", "title_en", "body_en")
 REQUIRED = ("title_ja", "body_ja")
@@ -90,8 +90,8 @@ async def _render(page: Page, status: int = 200, errors: dict[str, str] | None =
     )
 
 
-@routes.page("/staff/broadcasts", methods=("GET", "POST"), audience="staff")
-async def broadcasts(page: Page) -> PageReply:
+@pages.page("/staff/broadcasts", methods=("GET", "POST"), audience="staff")
+async def broadcasts(page: ThisPage) -> PageReply:
     if page.request.method == "GET":
         return await _render(page)
     new, errors, values = _new_broadcast(page)
@@ -107,19 +107,19 @@ async def broadcasts(page: Page) -> PageReply:
     return page.redirect(f"/staff/broadcasts?done={done}#broadcast-{made.id}")
 
 
-@routes.page("/staff/broadcasts/{id}", audience="staff")
-async def broadcast(page: Page) -> PageReply:
+@pages.page("/staff/broadcasts/{id:str}", audience="staff")
+async def broadcast(page: ThisPage, id: Segment) -> PageReply:
     if not page.has_role("tenant-admin"):
         return await _render(page)
-    shown = await page.fetch(NOTIFICATIONS, casts.GET_BROADCAST, casts.GetBroadcast(id=page.params["id"]), casts.Broadcast)
+    shown = await page.fetch(NOTIFICATIONS, casts.GET_BROADCAST, casts.GetBroadcast(id=id), casts.Broadcast)
     names = {t.slug: (t.name_ja, t.name_en) for t in page.site.region.towns}
     refresh = REFRESH_SECONDS if shown.status == casts.BroadcastStatus.SENDING else None
     return page.render("staff/broadcast.html", b=shown, names=names, refresh=refresh, local=local)
 
 
-@routes.page("/staff/broadcasts/{id}/approve", methods=("POST",), audience="staff")
-async def approve(page: Page) -> PageReply:
-    request = casts.ApproveBroadcast(id=page.params["id"], zero_recipients_reason=page.field("zero_recipients_reason"))
+@pages.page("/staff/broadcasts/{id:str}/approve", methods=("POST",), audience="staff")
+async def approve(page: ThisPage, id: Segment) -> PageReply:
+    request = casts.ApproveBroadcast(id=id, zero_recipients_reason=page.field("zero_recipients_reason"))
     try:
         approved = await page.fetch(NOTIFICATIONS, casts.APPROVE_BROADCAST, request, casts.Broadcast)
     except ServiceFailure as exc:

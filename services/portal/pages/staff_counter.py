@@ -20,10 +20,10 @@ from contracts.errors import ErrorCode, ServiceFailure, from_validation_error
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from services.portal import forms
-from services.portal.routing import Routes
+from services.portal.routing import Pages, Segment, ThisPage
 from services.portal.view import Page
 
-routes = Routes()
+pages = Pages()
 
 #: Form fields the counter applicant answers for: shown once, as the resident at the desk.
 IDENTITY = frozenset({"name", "address", "birthdate"})
@@ -93,15 +93,15 @@ def _named(failure: ServiceFailure, lang: str) -> dict[str, str]:
     return found
 
 
-@routes.page("/staff/counter", audience="staff")
-async def choose(page: Page) -> PageReply:
+@pages.page("/staff/counter", audience="staff")
+async def choose(page: ThisPage) -> PageReply:
     items = [p for p in await forms.catalog(page) if not p.located]
     return page.render("staff/counter_choose.html", items=items)
 
 
-@routes.page("/staff/counter/{code}", methods=("GET", "POST"), audience="staff")
-async def counter(page: Page) -> PageReply:
-    detail = await forms.procedure(page, page.params["code"])
+@pages.page("/staff/counter/{code:str}", methods=("GET", "POST"), audience="staff")
+async def counter(page: ThisPage, code: Segment) -> PageReply:
+    detail = await forms.procedure(page, code)
     attachments = any(f.kind == "attachment" and f.required for f in detail.fields)
     skip = {f.name for f in detail.fields if f.prefill in IDENTITY}
     errors: dict[str, str] = {}

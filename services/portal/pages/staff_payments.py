@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from contracts import payments
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
-from services.portal.routing import Routes
+from services.portal.routing import Pages, ThisPage
 from services.portal.view import Page, local
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-routes = Routes()
+pages = Pages()
 
 
 def _day(page: Page) -> tuple[date, str | None]:
@@ -28,15 +28,15 @@ def _day(page: Page) -> tuple[date, str | None]:
         return today, page.t("staff_payments_bad_day")
 
 
-@routes.page("/staff/payments", audience="staff")
-async def reconciliation(page: Page) -> PageReply:
+@pages.page("/staff/payments", audience="staff")
+async def reconciliation(page: ThisPage) -> PageReply:
     day, error = _day(page)
     report = await page.fetch(PROCEDURES, payments.RECONCILIATION, payments.Reconcile(day=day), payments.Reconciliation)
     return page.render("staff/payments.html", status=422 if error else 200, report=report, error=error, local=local)
 
 
-@routes.page("/staff/payments.csv", audience="staff")
-async def reconciliation_csv(page: Page) -> PageReply:
+@pages.page("/staff/payments.csv", audience="staff")
+async def reconciliation_csv(page: ThisPage) -> PageReply:
     day, _ = _day(page)
     report = await page.fetch(PROCEDURES, payments.RECONCILIATION, payments.Reconcile(day=day), payments.Reconciliation)
     return PageReply(html=report.csv, media_type="text/csv; charset=utf-8",

@@ -11,10 +11,10 @@ from contracts.errors import ErrorCode, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import NOTIFICATIONS
 from services.portal.view import local
-from services.portal.routing import Routes
-from services.portal.view import Page, field_errors
+from services.portal.routing import Pages, ThisPage
+from services.portal.view import field_errors
 
-routes = Routes()
+pages = Pages()
 
 TEXT_FIELDS = ("title_ja", "body_ja", "title_en", "body_en")
 
@@ -24,8 +24,8 @@ def anchor(kind: str) -> str:
     return "tpl-" + kind.replace(".", "-")
 
 
-@routes.page("/staff/templates", methods=("GET", "POST"), audience="staff")
-async def templates(page: Page) -> PageReply:
+@pages.page("/staff/templates", methods=("GET", "POST"), audience="staff")
+async def templates(page: ThisPage) -> PageReply:
     errors: dict[str, str] = {}
     posted_kind = ""
     posted: dict[str, str] = {}

@@ -26,10 +26,10 @@ from contracts.errors import ErrorCode, ServiceFailure
 from contracts.portal import PageReply
 from contracts.subjects import PROCEDURES
 from contracts.tenants import Region
-from services.portal.routing import Routes
+from services.portal.routing import Pages, ThisPage
 from services.portal.view import ENVIRONMENT, Page
 
-routes = Routes()
+pages = Pages()
 
 PATH = "/verify"
 #: The query parameter that carries the receipt when the page is opened from the QR code.
@@ -90,8 +90,8 @@ def names_a_key(token: str) -> bool:
     return isinstance(header, dict) and isinstance(header.get("kid"), str)
 
 
-@routes.page(PATH, methods=("GET", "POST"))
-async def verify(page: Page) -> PageReply:
+@pages.page(PATH, methods=("GET", "POST"))
+async def verify(page: ThisPage) -> PageReply:
     """The form; the answer for what was posted, or for the receipt the QR code's address carries."""
     pasted = page.field("receipt") if page.request.method == "POST" else page.query(PARAM)
     if page.request.method == "GET" and not pasted:
