@@ -42,7 +42,7 @@ def _window(page: Page) -> tuple[ins.MetricsQuery, dict[str, str]]:
         try:
             values[name] = date.fromisoformat(raw) if raw else None
         except ValueError:
-            errors[name] = page.pick("日付は 2026-04-01 の形で入力してください。", "Enter a date like 2026-04-01.")
+            errors[name] = page.t("metrics_date_format")
             values[name] = None
     return msgspec.convert({"from": values["from"], "to": values["to"]}, ins.MetricsQuery), errors
 
