@@ -47,7 +47,7 @@ def _names(text: str) -> set[str]:
 
 
 def test_every_service_with_words_has_its_catalogues() -> None:
-    assert [p.parent.name for p in LOCALES] == ["portal", "procedures"]
+    assert [p.parent.name for p in LOCALES] == ["insights", "portal", "procedures"]
     assert WORDS.languages == ["ja", "en"] and MESSAGES.languages == ["ja", "en"]
 
 

@@ -10,9 +10,11 @@ and text; the regional median is a dashed line, told apart by its pattern and it
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from contracts.insights import Chart, ChartTable, Lang, TownFigures, TownsMetrics, Trends
+from services.runtime.catalogue import Catalogue
 
 BAR = "#1f4e79"
 TEXT = "#1a1a1a"
@@ -21,28 +23,11 @@ GRID = "#767676"
 LABEL_W, BAR_W, VALUE_W, ROW_H, TOP, BOTTOM = 130, 330, 210, 26, 44, 30
 WIDTH = LABEL_W + BAR_W + VALUE_W
 
-WORDS: dict[str, tuple[str, str]] = {
-    "online_filing_rate": ("オンライン申請率", "Online filing rate"),
-    "online_completion_rate": ("オンライン完結率", "Online completion rate"),
-    "delivery_rate": ("通知到達率", "Notification delivery rate"),
-    "card_verified_share": ("マイナンバーカード認証率", "Card-verified share"),
-    "paid_online_share": ("手数料のオンライン支払率", "Fees paid online"),
-    "median_processing_days": ("処理日数（中央値）と標準処理日数", "Median processing days against the standard"),
-    "trend": ("オンライン申請率の推移（週別）", "Online filing rate by week"),
-    "town": ("団体", "Town"),
-    "value": ("値", "Value"),
-    "standard": ("標準", "standard"),
-    "median": ("地域中央値", "Regional median"),
-    "suppressed": ("秘匿（5件未満）", "suppressed (under 5)"),
-    "nodata": ("データなし", "no data"),
-    "week": ("週（月曜日）", "Week (Monday)"),
-    "days": ("日", " days"),
-}
+WORDS = Catalogue(Path(__file__).parent / "locale")
 
 
 def _w(key: str, lang: Lang) -> str:
-    ja, en = WORDS[key]
-    return ja if lang == "ja" else en
+    return WORDS.text(key, lang)
 
 
 def _name(f: TownFigures, lang: Lang) -> str:
@@ -166,7 +151,7 @@ def trend_chart(chart_id: str, trends: Trends, lang: Lang) -> Chart:
 
 def all_charts(metrics: TownsMetrics, trends: Trends, lang: Lang) -> list[Chart]:
     def days(v: float) -> str:
-        return f"{v:g}{_w('days', lang)}"
+        return WORDS.text("days", lang, value=f"{v:g}")
 
     return [
         bar_chart("online-filing-rate", "online_filing_rate", metrics, lang),
