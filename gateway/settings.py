@@ -14,7 +14,7 @@ from msgspec import field
 from contracts import uploads
 from contracts.tenants import default_directory
 from services.runtime.settings import (
-    PROJECT_ROOT, BusSettings, Environment, PaymentSettings, RuntimeSettings, SettingsError, TelemetrySettings, load,
+    PROJECT_ROOT, Settings, BusSettings, Environment, PaymentSettings, RuntimeSettings, SettingsError, TelemetrySettings, load,
 )
 
 #: The development issuer's secret for the gateway client; production sets AIZU_OIDC_CLIENT_SECRET.
@@ -25,7 +25,7 @@ DEV_SECRET_KEY = "development-only-secret-key-do-not-deploy"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
+class GatewaySettings(Settings, kw_only=True):
     bus: BusSettings
     #: Where it listens (None: 127.0.0.1 in development, every interface elsewhere).
     host: str | None = field(default=None, name="AIZU_GATEWAY_HOST")

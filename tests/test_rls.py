@@ -127,7 +127,7 @@ async def test_a_query_that_forgot_its_tenant_filter_sees_only_the_request_town(
 
 
 async def test_behind_a_transaction_pooler_reads_set_their_tenant_in_a_transaction(app_engine):
-    assert create_reader(app_engine).get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    assert create_reader(app_engine, transaction_pooling=False).get_execution_options().get("isolation_level") == "AUTOCOMMIT"
     reader = create_reader(app_engine, transaction_pooling=True)  # AIZU_DATABASE_TRANSACTION_POOLING=1
     assert reader.get_execution_options().get("isolation_level") is None
     async with rls.sessionmaker(reader)(info={rls.TENANT: "bandai"}) as session:

@@ -46,7 +46,7 @@ class Done(msgspec.Struct, frozen=True):
 
 
 def probe_service() -> ServiceApp:
-    app = ServiceApp(NAME, "1.0.0")
+    app = ServiceApp(NAME, "1.0.0", transaction_pooling=False)
     inside = 0
     all_in = asyncio.Event()
 

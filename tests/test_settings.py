@@ -107,3 +107,23 @@ def test_a_service_started_with_a_bad_value_says_which_and_exits(tmp_path: Path)
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "configuration error" in done.stderr and "AIZU_CATALOG_CACHE_SECONDS" in done.stderr
+
+
+def test_a_blank_environment_name_is_production_and_a_wrong_one_is_refused() -> None:
+    assert not RuntimeSettings.from_env({"AIZU_ENV": ""}).development
+    assert not GatewaySettings.from_env({"AIZU_ENV": " ", "AIZU_OIDC_CLIENT_SECRET": "s", "AIZU_SECRET_KEY": "k"}).dev_issuer
+    with pytest.raises(SettingsError, match="AIZU_ENV"):
+        RuntimeSettings.from_env({"AIZU_ENV": "prod"})
+    with pytest.raises(SettingsError, match="AIZU_LOG_LEVEL"):
+        RuntimeSettings.from_env({"AIZU_LOG_LEVEL": "chatty"})
+
+
+def test_settings_never_show_their_secrets() -> None:
+    env = {"AIZU_ENV": "production", "AIZU_OIDC_CLIENT_SECRET": "client-s3cret", "AIZU_SECRET_KEY": "csrf-s3cret",
+           "AIZU_NATS_PASSWORD": "nats-s3cret", "AIZU_SIGNING_KEY_SECRET": "sign-s3cret",
+           "AIZU_PSP_SECRET_KEY": "psp-s3cret", "AIZU_SMTP_PASSWORD": "smtp-s3cret",
+           "AIZU_PROCEDURES_DATABASE_URL": "postgresql+asyncpg://app:db-s3cret@db/procedures"}
+    shown = " ".join(repr(s) for s in (GatewaySettings.from_env(env), ProceduresSettings.from_env(env),
+                                       NotificationsSettings.from_env(env)))
+    assert "s3cret" not in shown and "***" in shown and "AIZU" not in shown
+    assert "request_timeout=5.0" in shown  # the rest is shown

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
-
 from gateway.devissuer.clients import DEV_GATEWAY_SECRET
 from gateway.settings import GatewaySettings
-from services.runtime.settings import Environment
+from services.runtime.settings import Environment, Settings
 
 
-class IssuerSettings(msgspec.Struct, frozen=True, kw_only=True):
+class IssuerSettings(Settings, kw_only=True):
     #: The ``iss`` of every token; the issuer's routes are mounted at its path.
     issuer_url: str = "http://localhost:8000/realms/aizu"
     #: The aizu-gateway client's secret.

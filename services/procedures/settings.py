@@ -8,10 +8,10 @@ from typing import Annotated
 import msgspec
 from msgspec import field
 
-from services.runtime.settings import Environment, PaymentSettings, RuntimeSettings, SettingsError, load
+from services.runtime.settings import Environment, PaymentSettings, RuntimeSettings, SettingsError, load, Settings
 
 
-class ProceduresSettings(msgspec.Struct, frozen=True, kw_only=True):
+class ProceduresSettings(Settings, kw_only=True):
     runtime: RuntimeSettings = RuntimeSettings()
     payment: PaymentSettings = PaymentSettings()
     #: Seconds a town's catalog is kept in memory (0: read from the database every time).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +33,8 @@ NAMING_CONVENTION = {
 E = TypeVar("E", bound=StrEnum)
 
 
+log = logging.getLogger(__name__)
+
 class Named(TypeDecorator[E]):
     """A column of one of the contracts' StrEnums: stored as its value (the same text as on the
     wire, in a plain string column), read back as the member."""
@@ -43,7 +47,15 @@ class Named(TypeDecorator[E]):
         self.enum = enum
 
     def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
-        return None if value is None else self.enum(value)
+        if value is None:
+            return None
+        try:
+            return self.enum(value)
+        except ValueError:
+            # A value a newer copy wrote during a rolling deploy: kept as its text, so one row
+            # cannot stop a whole read (a sender's claim across every town, alerts among them).
+            log.warning("%s holds %r, not one of %s", self.enum.__name__, value, [m.value for m in self.enum])
+            return value  # type: ignore[no-any-return]
 
 
 def utc(value: datetime) -> datetime:
@@ -84,7 +96,7 @@ def create_engine(url: str, *, sqlite_connections: int = 1) -> AsyncEngine:
     return create_async_engine(url, pool_size=20, max_overflow=0, pool_recycle=1800, pool_timeout=60)
 
 
-def create_reader(engine: AsyncEngine, transaction_pooling: bool = False) -> AsyncEngine:
+def create_reader(engine: AsyncEngine, *, transaction_pooling: bool) -> AsyncEngine:
     """The engine read-only requests use.
 
     PostgreSQL: the same pool in autocommit, which saves the BEGIN/ROLLBACK round trips; not behind

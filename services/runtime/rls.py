@@ -63,8 +63,6 @@ from sqlalchemy.orm import Session, SessionTransaction
 SETTING = "aizu.tenant"
 #: The key of ``Session.info`` that names the session's tenant.
 TENANT = "tenant"
-#: ``1`` when a pooler in transaction mode (PgBouncer) stands between the services and PostgreSQL.
-
 #: The driver's placeholder for one positional parameter, by DB-API paramstyle.
 _PLACEHOLDER = {"numeric_dollar": "$1", "format": "%s", "pyformat": "%s", "qmark": "?", "numeric": ":1"}
 

@@ -210,7 +210,7 @@ class ServiceApp(Generic[C]):
     def __init__(
         self, name: str, version: str, description: str = "",
         assemble: Callable[[ServiceApp[C], Resources], Awaitable[C]] | None = None,
-        transaction_pooling: bool = False,
+        *, transaction_pooling: bool,
     ) -> None:
         """``transaction_pooling``: the database is behind a pooler in transaction mode (the
         settings' ``AIZU_DATABASE_TRANSACTION_POOLING``; see ``database.create_reader``)."""
@@ -255,7 +255,7 @@ class ServiceApp(Generic[C]):
         # Spans that nobody receives cost ~10% of a small request: open them only when recorded.
         self._traced = telemetry.recording()
         self._writer = rls.sessionmaker(engine, expire_on_commit=False)
-        self._read_engine = create_reader(engine, self._transaction_pooling)
+        self._read_engine = create_reader(engine, transaction_pooling=self._transaction_pooling)
         self._engine_pool = engine.pool
         self._reader = rls.sessionmaker(self._read_engine)
         if self._assemble is not None:

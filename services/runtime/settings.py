@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import field
@@ -28,6 +28,22 @@ _BOOLEANS = {"yes": "true", "on": "true", "no": "false", "off": "false"}
 
 class SettingsError(ValueError):
     """A variable's value that cannot be used; the message names it."""
+
+
+#: Fields whose values are never shown (a settings object logged or printed says ``***``).
+SECRETS = frozenset({"password", "secret_key", "webhook_secret", "client_secret", "oidc_client_secret",
+                     "signing_key_secret", "databases"})
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The base of every settings Struct: its repr hides secrets (passwords, keys, database URLs)."""
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'***' if name in SECRETS and getattr(self, name) else repr(getattr(self, name))}"
+            for name in self.__struct_fields__
+        )
+        return f"{type(self).__name__}({shown})"
 
 
 def load(kind: type[S], env: Environment | None = None, defaults: Mapping[str, Any] | None = None, **given: Any) -> S:
@@ -76,14 +92,14 @@ def variables(kind: type[msgspec.Struct]) -> set[str]:
     return found
 
 
-class BusSettings(msgspec.Struct, frozen=True, kw_only=True):
+class BusSettings(Settings, kw_only=True):
     servers: list[str] = field(default_factory=lambda: ["nats://127.0.0.1:4222"], name="AIZU_NATS_URL")
     user: str | None = field(default=None, name="AIZU_NATS_USER")
     password: str | None = field(default=None, name="AIZU_NATS_PASSWORD")
     request_timeout: Annotated[float, msgspec.Meta(gt=0)] = field(default=5.0, name="AIZU_REQUEST_TIMEOUT")
 
 
-class TelemetrySettings(msgspec.Struct, frozen=True, kw_only=True):
+class TelemetrySettings(Settings, kw_only=True):
     """OpenTelemetry's own variables (its exporters read the rest of theirs themselves)."""
 
     #: Spans and metrics go to this collector.
@@ -98,10 +114,11 @@ class TelemetrySettings(msgspec.Struct, frozen=True, kw_only=True):
         return bool(self.otlp_endpoint) or self.traces_exporter == "console"
 
 
-class RuntimeSettings(msgspec.Struct, frozen=True, kw_only=True):
+class RuntimeSettings(Settings, kw_only=True):
     """What every service process reads, whichever service it runs."""
 
-    environment: str = field(default="development", name="AIZU_ENV")
+    #: Set but empty: production (a blank line in an .env file must not open the development issuer).
+    environment: Literal["development", "production"] = field(default="development", name="AIZU_ENV")
     #: The towns' sites are ``<town>.<base domain>``.
     base_domain: str = field(default="localhost", name="AIZU_BASE_DOMAIN")
     #: Where development keeps its databases, keys and mail (``var/`` at the project root).
@@ -112,7 +129,7 @@ class RuntimeSettings(msgspec.Struct, frozen=True, kw_only=True):
     stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = field(default=1, name="AIZU_STREAM_REPLICAS")
     #: Behind a pooler in transaction mode (PgBouncer): reads run in a transaction too (rls.py).
     transaction_pooling: bool = field(default=False, name="AIZU_DATABASE_TRANSACTION_POOLING")
-    log_level: str = field(default="INFO", name="AIZU_LOG_LEVEL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = field(default="INFO", name="AIZU_LOG_LEVEL")
     bus: BusSettings = BusSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     #: Each service's database (``AIZU_<SERVICE>_DATABASE_URL``, ``AIZU_<SERVICE>_MIGRATION_DATABASE_URL``).
@@ -143,10 +160,11 @@ class RuntimeSettings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, env: Environment | None = None) -> RuntimeSettings:
         env = os.environ if env is None else env
-        return load(cls, env, bus=load(BusSettings, env), telemetry=load(TelemetrySettings, env), databases={k: v for k, v in env.items() if k.endswith("_DATABASE_URL") and v.strip()})
+        blank = "AIZU_ENV" in env and not env["AIZU_ENV"].strip()
+        return load(cls, env, defaults={"environment": "production"} if blank else None, bus=load(BusSettings, env), telemetry=load(TelemetrySettings, env), databases={k: v for k, v in env.items() if k.endswith("_DATABASE_URL") and v.strip()})
 
 
-class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
+class PaymentSettings(Settings, kw_only=True):
     """The payment provider (Stripe's API; in development and tests our stand-in on loopback)."""
 
     #: The provider's API address; None: fees cannot be paid online (only at the counter).

@@ -32,7 +32,7 @@ from msgspec import field
 
 from contracts.notifications import DeliveryStatus, OutboundChannel
 from contracts.tenants import Region
-from services.runtime.settings import Environment, RuntimeSettings, load
+from services.runtime.settings import Environment, RuntimeSettings, load, Settings
 from services.notifications.delivery.outgoing import Outcome, Outgoing
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 RETRY_BACKOFF: tuple[float, ...] = (60, 300, 1800, 7200)
 
 
-class SmtpSettings(msgspec.Struct, frozen=True, kw_only=True):
+class SmtpSettings(Settings, kw_only=True):
     """The relay the town's mail goes through (in development the sink of ``aizu serve smtp-sink``)."""
 
     host: str = field(default="127.0.0.1", name="AIZU_SMTP_HOST")

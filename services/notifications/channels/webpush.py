@@ -2,7 +2,7 @@
 (RFC 8030 delivery, RFC 8291 ``aes128gcm`` message encryption) to residents' browsers.
 
 The key pair is made once per deployment and kept as PEM under ``AIZU_VAPID_DIR`` (default
-``var/vapid``); every copy of the service must share that directory (or the same file), since
+``vapid/`` in ``AIZU_VAR_DIR``); every copy of the service must share that directory (or the same file), since
 browsers bind their subscriptions to the public key.
 
 The push service's answer decides the outcome: 201/202 delivered; 404 or 410 the subscription is
