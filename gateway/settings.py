@@ -74,12 +74,11 @@ class GatewaySettings(Settings, kw_only=True):
             for name in ("AIZU_OIDC_CLIENT_SECRET", "AIZU_SECRET_KEY"):
                 if not env.get(name, "").strip():
                     raise SettingsError(f"{name} must be set outside development")
-        port = load(cls, env, bus=BusSettings()).port
         settings = load(
-            cls, env, bus=load(BusSettings, env), development=development,
+            cls, env, bus=runtime.bus, development=development,
             telemetry=runtime.telemetry, tracing=runtime.telemetry.exporting,
             rate_limits=rate_limits_from_env(env),
-            defaults={"oidc_issuer": default_issuer(port), "dev_issuer": development,
+            defaults={"dev_issuer": development,
                       "dev_issuer_key_dir": str(runtime.var / "issuer"),
                       "payment_page_origin": _origin(load(PaymentSettings, env).api_url)},
         )
@@ -88,8 +87,11 @@ class GatewaySettings(Settings, kw_only=True):
                 ipaddress.ip_network(proxy, strict=False)  # fail at start-up, not per request
             except ValueError as exc:
                 raise SettingsError(f"AIZU_TRUSTED_PROXIES: {exc}") from None
+        # Unset, the issuer is the development one on this gateway's own port (the field's default
+        # depends on another field, so it is worked out once both are read).
+        issuer = settings.oidc_issuer if env.get("AIZU_OIDC_ISSUER", "").strip() else default_issuer(settings.port)
         return msgspec.structs.replace(
-            settings, base_domain=settings.base_domain.lower(), oidc_issuer=settings.oidc_issuer.rstrip("/"),
+            settings, base_domain=settings.base_domain.lower(), oidc_issuer=issuer.rstrip("/"),
             dev_issuer=development and settings.dev_issuer,
             payment_page_origin=settings.payment_page_origin and settings.payment_page_origin.rstrip("/"))
 
